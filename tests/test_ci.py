@@ -1,0 +1,61 @@
+"The CI guard (.ci/check_sync.sh): it passes on this tree and fails when notebooks, library or README drift apart."
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+def sh(cmd, cwd, **kw):
+    env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(cmd, cwd=cwd, shell=True, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+@pytest.fixture(scope='module')
+def clone(tmp_path_factory):
+    "A fresh git repository holding exactly the project's tracked and untracked (not ignored) files."
+    dst = tmp_path_factory.mktemp('clone')/'repo'
+    files = sh('git ls-files -co --exclude-standard', REPO).stdout.split()
+    for f in files:
+        (dst/f).parent.mkdir(parents=True, exist_ok=True)
+        src = REPO/f
+        if src.is_symlink(): os.symlink(os.readlink(src), dst/f)
+        elif src.exists(): shutil.copy2(src, dst/f)
+    assert sh('git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm base', dst).returncode == 0
+    return dst
+
+def check(clone): return sh('bash .ci/check_sync.sh', clone)
+
+def reset(clone): assert sh('git reset -q --hard && git clean -qfd', clone).returncode == 0
+
+def edit_nb(path, fn):
+    nb = json.loads(path.read_text()); fn(nb); path.write_text(json.dumps(nb, indent=1) + '\n')
+
+def test_clean_tree_passes(clone):
+    r = check(clone); assert r.returncode == 0, r.stdout + r.stderr
+
+def test_notebook_changed_without_export_fails(clone):
+    def add(nb):
+        cell = next(c for c in nb['cells'] if c['cell_type'] == 'code' and '#| export' in ''.join(c['source']))
+        cell['source'] = ''.join(cell['source']) + '\n\ndef brand_new(): "added in the notebook only"\n'
+    edit_nb(clone/'nbs'/'00_core.ipynb', add)
+    sh('git -c user.email=t@t -c user.name=t commit -qam "notebook only"', clone)
+    r = check(clone)
+    assert r.returncode == 1 and 'synaug_nb/core.py' in r.stderr
+    reset(clone); sh('git reset -q --hard HEAD~1', clone)
+
+def test_unclean_notebook_fails(clone):
+    def dirty(nb): nb['cells'][0].setdefault('metadata', {})['collapsed'] = True; nb['metadata']['widgets'] = {'x': 1}
+    edit_nb(clone/'nbs'/'01_data.ipynb', dirty)
+    sh('git -c user.email=t@t -c user.name=t commit -qam "dirty"', clone)
+    r = check(clone)
+    assert r.returncode == 1 and 'nbs/01_data.ipynb' in r.stderr
+    reset(clone); sh('git reset -q --hard HEAD~1', clone)
+
+def test_stale_readme_and_untracked_export_fail(clone):
+    (clone/'README.md').write_text((clone/'README.md').read_text().replace('synaug demo', 'synaug dmeo'))
+    sh('git -c user.email=t@t -c user.name=t commit -qam "stale readme"', clone)
+    r = check(clone); assert r.returncode == 1 and 'README.md' in r.stderr
+    reset(clone); sh('git reset -q --hard HEAD~1', clone)
+    (clone/'synaug_nb'/'stray.py').write_text('x = 1\n')
+    r = check(clone); assert r.returncode == 1 and 'stray.py' in r.stderr
+    reset(clone)
+    assert check(clone).returncode == 0
