@@ -59,3 +59,18 @@ def test_stale_readme_and_untracked_export_fail(clone):
     r = check(clone); assert r.returncode == 1 and 'stray.py' in r.stderr
     reset(clone)
     assert check(clone).returncode == 0
+
+def test_docs_build_reads_the_one_quarto_config(clone, tmp_path):
+    "nbdev's docs preprocessing (what nbdev_docs runs before Quarto) takes nbs/_quarto.yml, a link to the top-level file."
+    assert (clone/'nbs'/'_quarto.yml').is_symlink() and os.readlink(clone/'nbs'/'_quarto.yml') == '../_quarto.yml'
+    fake = tmp_path/'bin'; fake.mkdir()
+    (fake/'quarto').write_text('#!/bin/sh\necho 1.5.0\n'); (fake/'quarto').chmod(0o755)   # Quarto itself cannot be installed here
+    before = (clone/'_quarto.yml').read_text()
+    r = sh(f'PATH="{fake}:$PATH" nbdev_proc_nbs', clone)
+    assert r.returncode == 0, r.stdout + r.stderr
+    proc = clone/'_proc'
+    assert (proc/'_quarto.yml').read_text() == before and not (proc/'_quarto.yml').is_symlink()
+    assert (proc/'01_data.ipynb').exists() and (proc/'index.ipynb').exists()
+    assert (clone/'_quarto.yml').read_text() == before          # nbdev did not rewrite the configuration
+    assert 'website' in (clone/'nbs'/'nbdev.yml').read_text()
+    assert sh('git status --porcelain', clone).stdout == ''     # generated docs files are ignored
