@@ -3,6 +3,7 @@
 # is out of date with nbs/index.ipynb: runs the generators, then demands an unchanged work tree
 # (untracked files included). Run from the repository root with the dev tools on PATH.
 set -euo pipefail
+python tools/check_import_cells.py   # nbdev's docs step runs import cells alone: they must hold only imports
 nbdev_clean
 nbdev_export
 python tools/make_readme.py >/dev/null

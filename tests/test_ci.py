@@ -34,7 +34,7 @@ def test_clean_tree_passes(clone):
 
 def test_notebook_changed_without_export_fails(clone):
     def add(nb):
-        cell = next(c for c in nb['cells'] if c['cell_type'] == 'code' and '#| export' in ''.join(c['source']))
+        cell = next(c for c in nb['cells'] if c['cell_type'] == 'code' and '#| export' in ''.join(c['source']) and 'def ' in ''.join(c['source']))
         cell['source'] = ''.join(cell['source']) + '\n\ndef brand_new(): "added in the notebook only"\n'
     edit_nb(clone/'nbs'/'00_core.ipynb', add)
     sh('git -c user.email=t@t -c user.name=t commit -qam "notebook only"', clone)
@@ -74,3 +74,12 @@ def test_docs_build_reads_the_one_quarto_config(clone, tmp_path):
     assert (clone/'_quarto.yml').read_text() == before          # nbdev did not rewrite the configuration
     assert 'website' in (clone/'nbs'/'nbdev.yml').read_text()
     assert sh('git status --porcelain', clone).stdout == ''     # generated docs files are ignored
+
+def test_import_cell_mixed_with_code_fails(clone):
+    def mix(nb):
+        cell = next(c for c in nb['cells'] if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| hide\nfrom nbdev.showdoc'))
+        cell['source'] = ''.join(cell['source']) + '\nx = 1\n'
+    edit_nb(clone/'nbs'/'01_data.ipynb', mix)
+    r = check(clone)
+    assert r.returncode == 1 and '01_data.ipynb' in r.stderr and 'imports mixed with code' in r.stderr
+    reset(clone)

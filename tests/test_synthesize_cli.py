@@ -1,0 +1,97 @@
+"`synaug synthesize` end to end on the CPU: a full run, a run killed with SIGKILL and resumed, and bad input that writes nothing."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import BIN
+
+COMMON = ['--dataset', 'digits', '--imbalance-factor', '10', '--seed', '0', '--quiet', '--cpu']
+
+def synaug(*args, **kw):
+    exe = BIN/'synaug'
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-m', 'synaug_nb.cli']
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=600, **kw)
+
+@pytest.fixture(scope='module')
+def generator(tmp_path_factory):
+    "A small embedded generator trained once on the digits hold-out and saved."
+    out = tmp_path_factory.mktemp('gen')/'g'
+    r = synaug('train-generator', *COMMON, '--train-steps', '150', '--train-batch-size', '64', '--out', out)
+    assert r.returncode == 0, r.stderr
+    assert (out/'unet'/'diffusion_pytorch_model.safetensors').exists()
+    return out
+
+def run_args(gen, out, *extra):
+    return ['synthesize', *COMMON, '--model', gen, '--target', '100', '--steps', '6', '--batch-size', '8', '--out', out, *extra]
+
+def files(out): return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out/'images').rglob('*.png'))}
+
+def manifest(out):
+    rows = []
+    for f in sorted(out.glob('manifest-*.csv')): rows += f.read_text().splitlines()[1:]
+    return sorted(set(rows))
+
+def test_kill_and_resume_equals_uninterrupted(generator, tmp_path):
+    a, b = tmp_path/'a', tmp_path/'b'
+    r = synaug(*run_args(generator, a)); assert r.returncode == 0, r.stderr
+    full = files(a); assert len(full) > 100
+
+    exe = BIN/'synaug'
+    p = subprocess.Popen([str(exe), *map(str, run_args(generator, b))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:      # kill once a few batches are on disk, in the middle of another
+        mf = list(b.glob('manifest-*.csv'))
+        if mf and len(mf[0].read_text().splitlines()) > 1 + 3 * 8: break
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL); p.wait()
+    partial = files(b)
+    assert 0 < len(partial) < len(full), (len(partial), len(full))
+
+    r = synaug(*run_args(generator, b)); assert r.returncode == 0, r.stderr
+    assert 'reused' in r.stdout
+    assert files(b) == full                      # same files, byte for byte: no gap, no corrupted file
+    assert manifest(b) == manifest(a)            # one row per image, no duplicate
+    assert not list(b.rglob('*.tmp'))
+
+def test_resume_regenerates_unreadable_files(generator, tmp_path):
+    a = tmp_path/'a'
+    assert synaug(*run_args(generator, a)).returncode == 0
+    full = files(a); victim = a/sorted(full)[10]
+    victim.write_bytes(b'\x89PNG broken')
+    r = synaug(*run_args(generator, a)); assert r.returncode == 0, r.stderr
+    assert files(a) == full
+
+def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path):
+    a = tmp_path/'a'
+    assert synaug(*run_args(generator, a)).returncode == 0
+    before = {p: p.stat().st_mtime_ns for p in a.rglob('*')}
+    r = synaug('synthesize', *COMMON, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
+    assert r.returncode == 1 and "holds another plan's manifest" in r.stderr
+    assert {p: p.stat().st_mtime_ns for p in a.rglob('*')} == before
+
+@pytest.mark.parametrize('extra,msg', [
+    (['--target', '20'], 'target 20 is below'),
+    (['--feedback-scale', 'nan', '--criterion', 'entropy'], 'feedback scale must be a finite number >= 0; got nan'),
+    (['--feedback-scale', '-1', '--criterion', 'loss'], 'feedback scale must be a finite number >= 0; got -1'),
+    (['--guidance-scale', '-2'], 'guidance_scale must be a finite number >= 0; got -2'),
+])
+def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
+    out = tmp_path/'o'
+    args = ['synthesize', *COMMON, '--model', generator, '--steps', '4', '--out', out]
+    r = synaug(*args, *extra)
+    assert r.returncode == 1 and msg in r.stderr, r.stderr
+    assert not out.exists() or not list(out.rglob('*.png'))
+
+def test_unknown_class_in_modifier_file(generator, tmp_path):
+    book = tmp_path/'book.json'
+    book.write_text(json.dumps({'templates': ['a photo of {modifier} {class}'], 'modifiers': {'eleven': ['big']}}))
+    r = synaug('synthesize', *COMMON, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
+    assert r.returncode == 1 and "'eleven'" in r.stderr
+    assert not (tmp_path/'o').exists()
+
+def test_feedback_run_records_criterion(generator, tmp_path):
+    out = tmp_path/'fb'
+    r = synaug(*run_args(generator, out), '--criterion', 'entropy', '--feedback-scale', '0.05', '--feedback-every', '2', '--judge-steps', '60')
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    m = pd.concat([pd.read_csv(f) for f in out.glob('manifest-*.csv')])
+    assert (m.criterion == 'entropy').all() and m.criterion_value.notna().all() and (m.feedback_scale == 0.05).all()
