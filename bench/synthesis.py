@@ -31,8 +31,8 @@ from synaug_nb.data import ImageSet
 from synaug_nb.plan import uniformize
 from synaug_nb.generators import PixelGenerator
 from synaug_nb.synthesize import synthesize
-real = ImageSet(np.zeros((2, 8, 8), np.uint8), [0, 1], [str(i) for i in range(10)][:2])
-plan = uniformize(real, target={n_images // 2 + 1})
+real = ImageSet(np.zeros((2, 8, 8), np.uint8), [0, 1], [str(i) for i in range(10)])
+plan = uniformize(real, target={n_images // 10})
 t = time.perf_counter()
 synthesize(plan, PixelGenerator.from_pretrained({str(gen_dir)!r}, device='cpu'), {str(out_dir)!r}, steps=4, batch_size=64, progress=False)
 print(plan.total, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -9,12 +9,12 @@ import hashlib, json, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DataError, check_in
+from .core import DataError, check_in, atomic_write
 from .data import ImageSet
 from .profile import ImbalanceProfile
 
 # %% auto #0
-__all__ = ['PLAN_KEYS', 'ITEM_COLUMNS', 'Plan', 'write_text_atomic', 'uniformize', 'item_seed', 'shard']
+__all__ = ['PLAN_KEYS', 'ITEM_COLUMNS', 'Plan', 'uniformize', 'item_seed', 'shard']
 
 # %% ../nbs/02_plan.ipynb #a42e47f1
 def _show(x) -> str: return repr(x) if isinstance(x, str) else str(x)
@@ -128,17 +128,6 @@ Plan.to_frame, Plan.summary, Plan._table, Plan.__str__, Plan._repr_markdown_ = _
 # %% ../nbs/02_plan.ipynb #8fece914
 PLAN_KEYS = ('classes', 'group_names', 'by', 'real', 'target', 'seed')
 
-def write_text_atomic(path, text:str) -> Path:
-    "Write `text` to `path` through a temporary file in the same folder and `os.replace`: readers see the old file or the new one, never a part."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, 'w') as f: f.write(text); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    return path
-
 def _to_dict(self:Plan) -> dict:
     "The plan as JSON-ready data."
     return {'classes': list(self.classes), 'group_names': None if self.group_names is None else list(self.group_names),
@@ -159,7 +148,7 @@ def _fingerprint(self:Plan) -> str:
 
 def _save(self:Plan, path) -> Path:
     "Write the plan to `path` as JSON, atomically."
-    return write_text_atomic(path, json.dumps({'version': 1, **self.to_dict()}, indent=1))
+    return atomic_write(path, json.dumps({'version': 1, **self.to_dict()}, indent=1))
 
 def _load(cls, path) -> Plan:
     "A plan saved with `save`; a missing or malformed file is a `DataError` naming it."

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import yaml
 from .core import DataError
-from .plan import ITEM_COLUMNS, write_text_atomic
+from .plan import ITEM_COLUMNS
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['ROLES', 'RESERVED', 'BOOK_KEYS', 'placeholders', 'PromptBook', 'default_book', 'waterbirds_book', 'utkface_book']
@@ -199,7 +200,7 @@ def _book_save(self:PromptBook, path) -> Path:
     "Write the book to `path`: YAML for .yaml/.yml, else JSON."
     path = Path(path); d = self.to_dict()
     text = yaml.safe_dump(d, sort_keys=False, allow_unicode=True) if _is_yaml(path) else json.dumps(d, indent=1, ensure_ascii=False)
-    return write_text_atomic(path, text)
+    return atomic_write(path, text)
 
 def _book_load(cls, path) -> PromptBook:
     "A book from a JSON or YAML file; a missing or malformed file is a `DataError` naming it."
