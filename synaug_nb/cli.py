@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 import synaug_nb
-from .core import DataError
+from .core import DataError, atomic_write
 from .loaders import find_fashion_mnist
 from .benchmarks import longtail_benchmark, group_benchmark
 
 # %% auto #0
-__all__ = ['resolve_dataset', 'demo', 'train_generator_cmd', 'synthesize_cmd', 'main']
+__all__ = ['resolve_dataset', 'results_table', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'main']
 
 # %% ../nbs/13_cli.ipynb #d5c3a160
 def resolve_dataset(name:str='auto', root=None) -> str:
@@ -21,10 +21,35 @@ def resolve_dataset(name:str='auto', root=None) -> str:
     try: find_fashion_mnist(root); return 'fashion-mnist'
     except DataError: return 'digits'
 
-def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_factor:float=100, seed:int=0, root=None, quiet:bool=False) -> dict:
-    "Build the CPU benchmark, print its imbalance profile, write profile.json and profile.html to `out`."
+def results_table(res:dict) -> str:
+    "The methods × scores table of a `results.json`, as aligned text."
+    rows = res['methods']; cols = list(next(iter(rows.values())))
+    fmt = lambda c, v: '-' if v is None else f"{v:.4f}" if c in ('dp', 'eo', 'ed') else f"{v:.1f}"
+    w = max(len(m) for m in rows) + 2
+    lines = [f"{'method':<{w}}" + ''.join(f"{c.replace('_', ' '):>12}" for c in cols)]
+    lines += [f"{m:<{w}}" + ''.join(f"{fmt(c, r[c]):>12}" for c in cols) for m, r in rows.items()]
+    return '\n'.join(lines)
+
+def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_factor:float|None=None, seed:int=0, root=None,
+         quick:bool=False, methods=None, quiet:bool=False) -> dict:
+    "Run the papers' comparison on the embedded default (`run_demo`), print its table; returns the results."
+    from synaug_nb.recipes import DemoConfig, run_demo, gap_closed
+    kw = dict(dataset=resolve_dataset(dataset, root), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods)
+    cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)
+    res = run_demo(cfg, out, root, quiet=quiet)
+    if not quiet:
+        print(); print(results_table(res))
+        for m in ('synaug', 'fg_entropy'):
+            g = gap_closed(res['methods'], m) if task == 'longtail' else None
+            if g is not None: print(f"{m} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy")
+        print(f"domain probe accuracy {res['domain_probe_accuracy']}% (50% = no real/synthetic gap); {res['seconds']:.0f} s in all")
+    return res
+
+def profile(out='runs/profile', dataset:str='auto', task:str='longtail', imbalance_factor:float|None=None, seed:int=0, root=None, quiet:bool=False) -> dict:
+    "Build the benchmark, print its imbalance profile, write profile.json and profile.html to `out`."
     t0 = time.time(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
     ds = resolve_dataset(dataset, root)
+    if imbalance_factor is None: imbalance_factor = 100 if ds == 'fashion-mnist' else 10
     bench = (longtail_benchmark(ds, imbalance_factor, seed, root) if task == 'longtail'
              else group_benchmark(task, ds, seed=seed, root=root))
     pr = bench.profile()
@@ -32,10 +57,10 @@ def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_fac
            'train': pr.to_dict(), 'n_test': len(bench.test), 'n_holdout': len(bench.holdout)}
     if task == 'longtail': res['imbalance_factor'] = imbalance_factor
     res['seconds'] = round(time.time() - t0, 2)
-    tmp = out/'profile.json.tmp'; tmp.write_text(json.dumps(res, indent=2)); tmp.replace(out/'profile.json')
+    atomic_write(out/'profile.json', json.dumps(res, indent=2))
     pr.plot().write_html(out/'profile.html', include_plotlyjs=True)
     if not quiet:
-        print(f"synaug demo: {bench.name} (train {len(bench.train)}, test {len(bench.test)}, generator hold-out {len(bench.holdout)})")
+        print(f"synaug profile: {bench.name} (train {len(bench.train)}, test {len(bench.test)}, generator hold-out {len(bench.holdout)})")
         print(pr)
         print(f"wrote {out/'profile.json'} and {out/'profile.html'} in {res['seconds']} s")
     return res
@@ -43,7 +68,8 @@ def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_fac
 # %% ../nbs/13_cli.ipynb #e66bac22
 def _bench(a):
     ds = resolve_dataset(a.dataset, a.root)
-    return (longtail_benchmark(ds, a.imbalance_factor, a.seed, a.root) if a.task == 'longtail'
+    ifac = a.imbalance_factor if a.imbalance_factor is not None else 100 if ds == 'fashion-mnist' else 10
+    return (longtail_benchmark(ds, ifac, a.seed, a.root) if a.task == 'longtail'
             else group_benchmark(a.task, ds, seed=a.seed, root=a.root))
 
 def train_generator_cmd(a) -> dict:
@@ -95,18 +121,26 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
     p.add_argument('--version', action='version', version=f'synaug_nb {synaug_nb.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    d = sub.add_parser('demo', help='run the main job on the embedded default (CPU, offline)')
-    d.add_argument('--out', default='runs/demo', help='output folder (default: runs/demo)')
-    d.add_argument('--dataset', default='auto', choices=['auto', 'fashion-mnist', 'digits'], help='real dataset (auto: Fashion-MNIST if installed, else digits)')
-    d.add_argument('--task', default='longtail', choices=['longtail', 'spurious', 'fairness'])
-    d.add_argument('--imbalance-factor', type=float, default=100, help='largest / smallest class for --task longtail (>= 1)')
-    d.add_argument('--seed', type=int, default=0)
-    d.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files')
+    def bench_args(q, out_default):
+        q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
+        q.add_argument('--dataset', default='auto', choices=['auto', 'fashion-mnist', 'digits'], help='real dataset (auto: Fashion-MNIST if installed, else digits)')
+        q.add_argument('--task', default='longtail', choices=['longtail', 'spurious', 'fairness'])
+        q.add_argument('--imbalance-factor', type=float, default=None, help='largest / smallest class for --task longtail (>= 1; default 100, digits 10)')
+        q.add_argument('--seed', type=int, default=0)
+        q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files')
+    d = sub.add_parser('demo', help='run the main job: the whole method and its baselines on the embedded default (CPU, offline)')
+    bench_args(d, 'runs/demo')
+    d.add_argument('--quick', action='store_true', help='a minutes-long smoke run (few steps everywhere)')
+    d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
+                   help='methods to run (default: all of the task): ce balanced_softmax resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug fg_entropy oracle')
+    d.add_argument('--quiet', action='store_true')
+    pf = sub.add_parser('profile', help="print a benchmark's imbalance profile (profile.json, profile.html)")
+    bench_args(pf, 'runs/profile')
     def common(q, out_default):
         q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
         q.add_argument('--dataset', default='auto', choices=['auto', 'fashion-mnist', 'digits'])
         q.add_argument('--task', default='longtail', choices=['longtail', 'spurious', 'fairness'])
-        q.add_argument('--imbalance-factor', type=float, default=100)
+        q.add_argument('--imbalance-factor', type=float, default=None)
         q.add_argument('--by', default='class', choices=['class', 'cell'], help='uniformize per class (SYNAuG*) or per class x group cell (SYNAuG)')
         q.add_argument('--seed', type=int, default=0)
         q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files')
@@ -138,7 +172,8 @@ def main(argv=None) -> int:
     if a.command is None: p.print_help(); return 2
     try:
         if a.command == 'demo':
-            demo(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root)
+            demo(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root, a.quick, a.methods, a.quiet)
+        elif a.command == 'profile': profile(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root)
         elif a.command == 'train-generator': train_generator_cmd(a)
         elif a.command == 'synthesize': synthesize_cmd(a)
     except DataError as e:

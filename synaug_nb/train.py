@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .core import DataError, check_in, default_device, atomic_write
 from .data import ImageSet
 from .imbalance import balanced_split
+from .models import state_mismatch
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss',
@@ -211,7 +212,10 @@ class Learner:
     def _load(self, ckpt, opt, sched):
         from safetensors.torch import load_file
         ckpt = Path(ckpt)
-        self.acc.unwrap_model(self.model).load_state_dict(load_file(str(ckpt/'model.safetensors')))
+        sd, own = load_file(str(ckpt/'model.safetensors')), self.acc.unwrap_model(self.model)
+        bad = state_mismatch(own.state_dict(), sd)
+        if bad: raise DataError(f"checkpoint '{ckpt}' was written by another model: {'; '.join(bad)}; resume with the model that wrote it, or use a new folder")
+        own.load_state_dict(sd)
         st = torch.load(ckpt/'state.pt', weights_only=True)
         opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
         self.sampler.load_state(json.loads(st['sampler'])); self.g.set_state(st['g'])
@@ -219,12 +223,21 @@ class Learner:
 
 # %% ../nbs/08_train.ipynb #eb41a0f8
 def finetune_last_layer(model, real:ImageSet, n_per_class:int|None=None, steps:int=30, lr:float=0.01,
-                        reinit:bool=False, batch_size:int|None=None, seed:int=0, device='cpu', progress:bool=False):
-    "Fine-tune (or, with `reinit`, re-train) only `model.head` on a class-uniform subset of the real images of `real`."
-    real = real.select(domain='real') if real.domain.any() else real
-    n = int(real.counts().min()) if n_per_class is None else n_per_class
-    if n < 1: raise DataError(f"a uniform real subset needs at least one image per class; the smallest class of {real.name!r} has {real.counts().min()}")
-    uni, _ = balanced_split(real, n, seed=seed)
+                        reinit:bool=False, batch_size:int|None=None, seed:int=0, device='cpu', progress:bool=False,
+                        by:str='class', domain:str='real'):
+    "Fine-tune (or, with `reinit`, re-train) only `model.head` on a subset of the real images (`domain='all'`: all images) of `real` uniform over classes (`by='class'`) or class × group cells (`by='cell'`)."
+    check_in(by, ('class', 'cell'), 'by')
+    check_in(domain, ('real', 'all'), 'domain')
+    if domain == 'real' and real.domain.any(): real = real.select(domain='real')
+    if by == 'cell' and not real.has_groups: raise DataError(f"by='cell' needs group labels; {real.name!r} has none (use by='class')")
+    counts = real.counts() if by == 'class' else real.cell_counts().ravel()
+    names = list(real.classes) if by == 'class' else [f"{c}/{g}" for c in real.classes for g in real.group_names]
+    n = int(counts.min()) if n_per_class is None else n_per_class
+    if n < 1:
+        empty = [names[i] for i in np.flatnonzero(counts == 0)]
+        raise DataError(f"a uniform real subset needs at least one image per {by}; "
+                        + (f"{real.name!r} has none of {empty}" if empty and n_per_class is None else f"got n_per_class={n_per_class!r}"))
+    uni, _ = balanced_split(real, n, seed=seed, by=by)
     if reinit: model.reset_head(seed)
     model.freeze_features()
     try:

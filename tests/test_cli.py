@@ -7,8 +7,8 @@ from conftest import needs_fmnist
 def run(cmd, *args):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=600)
 
-def test_demo_digits_writes_profile(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--imbalance-factor', '10', '--out', str(tmp_path))
+def test_profile_digits(synaug_cmd, tmp_path):
+    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--imbalance-factor', '10', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['dataset'] == 'digits' and res['imbalance_factor'] == 10
@@ -20,8 +20,8 @@ def test_demo_digits_writes_profile(synaug_cmd, tmp_path):
     assert 'plotly' in html.lower() and '"type":"bar"' in html.replace(' ', '')
 
 @needs_fmnist
-def test_demo_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'demo', '--out', str(tmp_path))
+def test_profile_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
+    r = run(synaug_cmd, 'profile', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['dataset'] == 'fashion-mnist'
@@ -31,20 +31,54 @@ def test_demo_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
     assert [len(v) for v in res['train']['splits'].values()] == [4, 3, 3]
 
 @pytest.mark.parametrize('task,key', [('spurious', 'agreement'), ('fairness', 'skew')])
-def test_demo_group_tasks(synaug_cmd, tmp_path, task, key):
-    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--task', task, '--out', str(tmp_path))
+def test_profile_group_tasks(synaug_cmd, tmp_path, task, key):
+    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--task', task, '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['task'] == task and key in res['benchmark'] and 'cells' in res['train']
 
-def test_bad_imbalance_factor_is_named_and_loses_nothing(synaug_cmd, tmp_path):
-    assert run(synaug_cmd, 'demo', '--dataset', 'digits', '--imbalance-factor', '10', '--out', str(tmp_path)).returncode == 0
-    before = (tmp_path/'profile.json').read_bytes()
+LT_KEYS = {'dataset', 'imbalance_factor', 'seed', 'methods', 'domain_probe_accuracy', 'seconds'}
+
+def test_demo_quick_digits_runs_every_method(synaug_cmd, tmp_path):
+    r = run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path/'results.json').read_text())
+    assert LT_KEYS <= set(res) and res['dataset'] == 'digits' and res['imbalance_factor'] == 10 and res['seed'] == 0
+    assert list(res['methods']) == ['ce', 'balanced_softmax', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'fg_entropy', 'oracle']
+    for m, row in res['methods'].items():
+        assert set(row) == {'many', 'medium', 'few', 'all'} and 0 <= row['all'] <= 100, (m, row)
+        assert row['all'] > 20, (m, row)          # well above chance (10%) even in the smoke run
+    assert 0 <= res['domain_probe_accuracy'] <= 100 and res['seconds'] > 0
+    for m in res['methods']: assert m in r.stdout        # the table is printed
+    page = (tmp_path/'report.html').read_text()
+    assert 'src="http' not in page and page.count('data:image/png;base64,') >= 3 and 'Plotly.newPlot' in page
+    # the synthetic images are on disk, one per planned image, with the plan's classes
+    assert len(list((tmp_path/'synthetic'/'plain').rglob('*.png'))) == res['n_synthetic']
+    assert len(list((tmp_path/'synthetic'/'fg_entropy').rglob('*.png'))) == res['n_synthetic']
+
+@pytest.mark.parametrize('task', ['spurious', 'fairness'])
+def test_demo_quick_group_tasks(synaug_cmd, tmp_path, task):
+    r = run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--task', task, '--methods', 'ce', 'group_dro', 'synaug', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path/'results.json').read_text())
+    assert res['task'] == task and list(res['methods']) == ['ce', 'group_dro', 'synaug']
+    for row in res['methods'].values():
+        assert set(row) == {'worst_group', 'mean_group', 'all', 'dp', 'eo', 'ed'}
+        assert row['worst_group'] <= row['mean_group'] and 0 <= row['dp'] <= 1
+    assert 'worst group' in r.stdout
+
+def test_bad_demo_input_is_named_and_loses_nothing(synaug_cmd, tmp_path):
+    assert run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--methods', 'ce', '--out', str(tmp_path)).returncode == 0
+    before = (tmp_path/'results.json').read_bytes()
     r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--imbalance-factor', '0.5', '--out', str(tmp_path))
     assert r.returncode == 1
     assert 'imbalance_factor must be a number >= 1' in r.stderr and '0.5' in r.stderr
     assert 'Traceback' not in r.stderr
-    assert (tmp_path/'profile.json').read_bytes() == before
+    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--methods', 'ce', 'mixup', '--out', str(tmp_path))
+    assert r.returncode == 1 and "'mixup'" in r.stderr and 'synaug_mixup' in r.stderr
+    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--task', 'spurious', '--methods', 'balanced_softmax', '--out', str(tmp_path))
+    assert r.returncode == 1 and "'balanced_softmax'" in r.stderr and 'group_dro' in r.stderr
+    assert (tmp_path/'results.json').read_bytes() == before
 
 def test_bad_choice_and_missing_data(synaug_cmd, tmp_path):
     r = run(synaug_cmd, 'demo', '--dataset', 'mnist')
@@ -56,3 +90,13 @@ def test_version(synaug_cmd):
     import synaug_nb
     r = run(synaug_cmd, '--version')
     assert r.returncode == 0 and synaug_nb.__version__ in r.stdout
+
+@needs_fmnist
+def test_demo_quick_fashion_mnist(synaug_cmd, tmp_path):
+    r = run(synaug_cmd, 'demo', '--quick', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path/'results.json').read_text())
+    assert res['dataset'] == 'fashion-mnist' and res['imbalance_factor'] == 100
+    assert res['train_counts'][0] == 100 and res['train_counts'][-1] == 1 and res['n_test'] == 10_000
+    assert res['n_synthetic'] == 10 * 100 - res['n_train']
+    assert all(row['all'] > 15 for row in res['methods'].values()), res['methods']   # above chance (10%): a smoke run, not a result
