@@ -12,7 +12,7 @@ from .loaders import find_fashion_mnist
 from .benchmarks import longtail_benchmark, group_benchmark
 
 # %% auto #0
-__all__ = ['resolve_dataset', 'results_table', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'main']
+__all__ = ['resolve_dataset', 'results_table', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd', 'main']
 
 # %% ../nbs/13_cli.ipynb #d5c3a160
 def resolve_dataset(name:str='auto', root=None) -> str:
@@ -116,6 +116,36 @@ def synthesize_cmd(a) -> dict:
     print(f"synaug synthesize: made {res.made}, reused {res.skipped} of {res.total} images in {res.seconds:.1f} s -> {a.out}")
     return {'made': res.made, 'skipped': res.skipped, 'total': res.total}
 
+# %% ../nbs/13_cli.ipynb #4e6554d8
+def train_cmd(a) -> dict:
+    "Train (resumably), fine-tune and evaluate one classifier; writes OUT/model.safetensors (+ .json) and OUT/report.json."
+    from synaug_nb.models import build_model, save_model
+    from synaug_nb.train import Learner, finetune_last_layer
+    from synaug_nb.metrics import evaluate
+    from synaug_nb.synthesize import load_synthetic
+    from synaug_nb.recipes import check_synthetic
+    from synaug_nb.data import concat_sets
+    from synaug_nb.core import set_seed
+    b = _bench(a); out = Path(a.out); tr = b.train
+    data = tr if not a.synthetic else concat_sets([tr, check_synthetic(tr, load_synthetic(a.synthetic))])
+    ck = out/'checkpoint'
+    if (ck/'state.pt').exists() and not a.resume:
+        raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
+    set_seed(a.seed)
+    model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
+    lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, batch_size=a.batch_size, lr=a.lr,
+                  seed=a.seed, device='cpu' if a.cpu else None)
+    if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
+    lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
+    if a.finetune_steps:
+        finetune_last_layer(model, data, steps=a.finetune_steps, seed=a.seed, by='class' if a.task == 'longtail' else 'cell',
+                            domain='real' if a.task == 'longtail' else 'all')
+    save_model(model, out/'model')
+    r = evaluate(model, b.test, tr.counts(), many_above=b.many_above, few_below=b.few_below)
+    atomic_write(out/'report.json', json.dumps(r.to_dict(), indent=1))
+    if not a.quiet: print(r)
+    return r.to_dict()
+
 # %% ../nbs/13_cli.ipynb #843502c8
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
@@ -164,6 +194,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--judge-steps', type=int, default=300, help='training steps of the feedback judge (a small CNN on the real training set)')
     s.add_argument('--embed-dropout', type=float, default=0.5, help='unCLIP image-embedding dropout')
     s.add_argument('--batch-size', type=int, default=16)
+    tr = sub.add_parser('train', help='train, fine-tune and evaluate one classifier on a benchmark (+ a synthetic folder); resumable')
+    bench_args(tr, 'runs/train')
+    tr.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
+    tr.add_argument('--quiet', action='store_true')
+    tr.add_argument('--synthetic', default=None, help='a synthesize output folder to add to the real training set')
+    tr.add_argument('--model', default='small_cnn', help='small_cnn, resnet32, resnet18, resnet50')
+    tr.add_argument('--loss', default='ce', choices=['ce', 'balanced_softmax', 'group_dro'])
+    tr.add_argument('--sampler', default='uniform', choices=['uniform', 'class_balanced', 'group_balanced', 'half_real'])
+    tr.add_argument('--mix', default='none', choices=['none', 'mixup', 'cutmix'])
+    tr.add_argument('--steps', dest='train_steps', type=int, default=400, help='training steps')
+    tr.add_argument('--batch-size', type=int, default=128)
+    tr.add_argument('--lr', type=float, default=0.05)
+    tr.add_argument('--finetune-steps', type=int, default=0, help='then fine-tune only the last layer on uniform real data for this many steps')
+    tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
+    tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
     return p
 
 def main(argv=None) -> int:
@@ -176,6 +221,7 @@ def main(argv=None) -> int:
         elif a.command == 'profile': profile(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root)
         elif a.command == 'train-generator': train_generator_cmd(a)
         elif a.command == 'synthesize': synthesize_cmd(a)
+        elif a.command == 'train': train_cmd(a)
     except DataError as e:
         print(f"synaug {a.command}: error: {e}", file=sys.stderr); return 1
     return 0
