@@ -97,6 +97,19 @@ def test_page_loads_clean_with_figures_and_images(browser_page, server, site, na
     assert page.locator('nav.site-sidebar a').count() >= 20
     assert page.locator('nav.site-sidebar a.active').count() == 1
 
+def test_every_page_loads_clean(browser_page, server, site):
+    "Every page of the site (all notebooks, tutorials included): no console errors, no failed or outside requests, all its figures drawn."
+    page, bad = browser_page, []
+    names = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
+    assert len(names) >= 20 and 'index.html' in names
+    for name in names:
+        open_page(page, server + name)
+        n_figs = (site/name).read_text().count('Plotly.newPlot(')
+        if n_figs: page.wait_for_selector('.js-plotly-plot .main-svg', timeout=20_000)
+        drawn = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.querySelector('.main-svg')).length")
+        if page.problems or drawn != n_figs: bad.append(f'{name}: {n_figs} figures, {drawn} drawn; {page.problems}')
+    assert not bad, bad
+
 @pytest.mark.parametrize('name, n_min', [('profile.html', 2), ('metrics.html', 2), ('gap.html', 3)])
 def test_plotly_pages_have_their_figures(browser_page, server, name, n_min):
     "The pages with plotly outputs in the notebooks show at least that many figures (none lost on the way)."

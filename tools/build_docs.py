@@ -19,7 +19,7 @@ The real site is built by Quarto (`nbdev_docs`, .github/workflows/deploy.yaml); 
     python tools/build_docs.py [--out _site] [--force]
 """
 from __future__ import annotations
-import argparse, html, json, os, re, shutil, sys, time
+import argparse, gc, html, json, os, re, shutil, sys, time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -188,9 +188,14 @@ def build_pages(pages, out, site_title, doc_url, nav_items, styles):
 
     def nav_html(page):
         def item(e):
-            if isinstance(e, dict):
+            if isinstance(e, dict):  # a folder; its index notebook, if any, is the section's `href` (nbdev_sidebar)
                 sub = ''.join(item(c) for c in e.get('contents', []))
-                return f'<li><div class="section">{html.escape(str(e.get("section", "")))}</div><ul>{sub}</ul></li>'
+                name, p = html.escape(str(e.get('section', ''))), by_nb.get(str(e.get('href', '')))
+                if p is not None:
+                    href = os.path.relpath(p.rel_html, Path(page.rel_html).parent.as_posix())
+                    cls = ' class="active"' if p is page else ''
+                    name = f'<a href="{href}"{cls}>{name}</a>'
+                return f'<li><div class="section">{name}</div><ul>{sub}</ul></li>'
             p = by_nb.get(str(e))
             if p is None: return ''
             href = os.path.relpath(p.rel_html, Path(page.rel_html).parent.as_posix())
@@ -247,6 +252,7 @@ def build_pages(pages, out, site_title, doc_url, nav_items, styles):
 
 # ---- checks ----
 _ref = re.compile(r'<(a|link|script|img|iframe|source|video|audio)\b[^>]*?\s(href|src)="([^"]*)"', re.I)
+_inline_js = re.compile(r'<script\b[^>]*>(.*?)</script>', re.S | re.I)
 def check_site(pages, out, nbs_rel, sidebar_nbs, module_nbs):
     errors, warnings = [], []
     by_nb = {p.rel_nb: p for p in pages}
@@ -268,6 +274,9 @@ def check_site(pages, out, nbs_rel, sidebar_nbs, module_nbs):
             drawn = text.count('Plotly.newPlot(')
             if drawn < p.n_plotly or 'static/plotly.min.js' not in text:
                 errors.append(f'{where}: {p.n_plotly} plotly figures but {drawn} drawn with the local plotly.js')
+        for body in _inline_js.findall(text):  # e.g. a figure saved as plotly's "notebook_connected" HTML (require.js + CDN)
+            if re.search(r'cdn\.plot\.ly|unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com|require\.config|require\(\[', body):
+                errors.append(f'{where}: an inline script loads code from a CDN or with require.js ({body.strip()[:80]!r}...)'); break
         if WIDGET_MIME in text: errors.append(f'{where}: a widget view was left for a widget manager the page does not load')
         for tag, attr, url in _ref.findall(text):
             u = urlsplit(html.unescape(url))
@@ -289,7 +298,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=str(REPO/'_site'), help='output folder (default: _site)')
     ap.add_argument('--force', action='store_true', help="ignore nbdev's _proc cache and process every notebook")
-    ap.add_argument('--n_workers', type=int, default=os.cpu_count() or 1, help='processes for nbdev proc_nbs')
+    ap.add_argument('--n_workers', type=int, default=0,
+                    help='processes for nbdev proc_nbs (default 0: in this process, which imports the library once; '
+                         'on 2 cores 15-20 s against 45 s for 2 spawned workers that each import torch)')
     ap.add_argument('--strict_anchors', action='store_true', help='fail on links to anchors that do not exist')
     a = ap.parse_args(argv)
     t0 = time.time()
@@ -298,21 +309,35 @@ def main(argv=None):
     cfg = get_config()
     nbs = Path(cfg.nbs_path)
 
+    # the notebooks as the build starts (one added while it runs is for the next build, not a missing page)
+    nbs_rel = sorted(Path(p).relative_to(nbs).as_posix()
+                     for p in nbglob(nbs, func=Path, file_re=r'\.ipynb$', skip_folder_re=r'(?:^[_.]|^www\$)'))
+
     # 1. nbdev: what `nbdev_docs` does before `quarto render` (nbdev.quarto._pre_docs, minus installing Quarto)
-    refresh_quarto_yml()
-    build_modidx()
-    nbdev_sidebar.__wrapped__(path=nbs)
-    cache = Path(proc_nbs(nbs, n_workers=a.n_workers, force=a.force))
+    try:
+        refresh_quarto_yml()
+        build_modidx()
+        nbdev_sidebar.__wrapped__(path=nbs)
+        cache = Path(proc_nbs(nbs, n_workers=a.n_workers, force=a.force))
+    except Exception as e:
+        import traceback; traceback.print_exc()
+        print(f'build_docs: FAILED in nbdev\'s processing of the notebooks (what nbdev_docs runs before Quarto): '
+              f'{type(e).__name__}: {e}', file=sys.stderr)
+        return 1
+    # Each notebook ran in its own IPython shell, and at exit every shell clears itself with a full gc.collect() over
+    # a heap that holds torch, diffusers and the shells (about 0.7 s each, 20 s in all): move what exists now out of
+    # the collector's sight so those collections are quick.
+    gc.freeze()
     t1 = time.time()
     print(f'build_docs: nbdev processed the notebooks into {cache.relative_to(REPO)}/ ({t1-t0:.1f} s)')
 
     # 2. HTML pages
-    nbs_rel = sorted(Path(p).relative_to(nbs).as_posix()
-                     for p in nbglob(nbs, func=Path, file_re=r'\.ipynb$', skip_folder_re=r'(?:^[_.]|^www\$)'))
     sidebar = yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents']
     def flat(items):
         for e in items:
-            if isinstance(e, dict): yield from flat(e.get('contents', []))
+            if isinstance(e, dict):
+                if 'href' in e: yield str(e['href'])
+                yield from flat(e.get('contents', []))
             else: yield str(e)
     sidebar_nbs = set(flat(sidebar))
     pages = [Page(cache/rel, cache, rel) for rel in nbs_rel if (cache/rel).exists()]
