@@ -492,7 +492,7 @@ def launch_fn(make_learner:Callable, steps:int, history_path, every:float=1.0, c
         try: learner.fit(steps, ckpt=ckpt, progress=False, **fit_kw)
         finally:
             stop.set()
-            if main: dump()
+            if main: t.join(); dump()   # the poller's last write must not land after (and over) the final one
         return learner
     return train_fn
 

@@ -13,7 +13,7 @@ from synaug_nb.prompts import PromptBook
 from synaug_nb.synthesize import load_synthetic
 from synaug_nb.test_utils import toy_images
 from synaug_nb.train import Learner
-from synaug_nb.widgets import GapExplorer, Studio, TrainingMonitor, launch_fn
+from synaug_nb.widgets import GapExplorer, Studio, TrainingMonitor, launch, launch_fn
 
 CLASSES = ['cat', 'dog', 'fox']
 
@@ -108,6 +108,14 @@ def test_launch_fn_writes_history(real, tmp_path):
     assert [r['step'] for r in h] == list(range(1, 9))
     assert len(TrainingMonitor(tmp_path/'h.json').poll()) == 8
     with pytest.raises(DataError, match='steps'): launch_fn(lambda: None, 0, tmp_path/'x.json')
+
+def test_launch_through_notebook_launcher(real, tmp_path):
+    "accelerate's notebook_launcher with one process runs on a CPU: the monitor watches the history file to the last step."
+    fn = launch_fn(lambda: Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu'), 10, tmp_path/'h.json', every=0.02)
+    job = launch(fn, num_processes=1)
+    mon = TrainingMonitor(tmp_path/'h.json', every=0.02)
+    mon.watch(10, done=lambda: job.done, wait=True); job.wait()
+    assert [r['step'] for r in mon.history()] == list(range(1, 11)) and mon.w_progress.value == 10
 
 def test_backends_sd_and_unclip():
     from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
