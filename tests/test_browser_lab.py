@@ -56,6 +56,8 @@ def lab():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS],
                                   metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}})
     nbformat.write(nb, root/'studio.ipynb')
+    notif = root/'.settings'/'@jupyterlab'/'apputils-extension'/'notification.jupyterlab-settings'
+    notif.parent.mkdir(parents=True); notif.write_text('{"fetchNews": "false", "checkForUpdates": false}')   # no news toast over the widgets
     port = _free_port()
     env = {**os.environ, 'JUPYTER_RUNTIME_DIR': str(root/'.runtime'), 'JUPYTER_CONFIG_DIR': str(root/'.config'), 'JUPYTERLAB_SETTINGS_DIR': str(root/'.settings'),
            'JUPYTERLAB_WORKSPACES_DIR': str(root/'.ws')}
