@@ -1,7 +1,8 @@
 """Training-loop overhead: synaug_nb's Learner against a minimal hand-written PyTorch loop, same model, data, batches and optimizer.
 
 Run: python bench/train_loop.py [--steps 300]
-Both loops draw the same batch indices, apply the same augmentation and use SGD + one-cycle; the
+Both loops draw the same batch indices, apply the same augmentation, use SGD + one-cycle and the same
+weight memory format (channels-last, as the Learner's default; --contiguous for NCHW); the
 Learner adds sampling, callbacks-free mixing hooks, progress and history bookkeeping. Timings
 alternate the two loops three times and keep each one's best (the machine is shared)."""
 import argparse, json, time
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch-size', type=int, default=128)
+    ap.add_argument('--contiguous', action='store_true', help='both loops on NCHW-contiguous weights (the Learner defaults to channels-last)')
     a = ap.parse_args()
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.cli import resolve_dataset
@@ -21,11 +23,12 @@ def main():
 
     def learner_run():
         torch.manual_seed(0); m = small_cnn(C, ch)
-        t = time.perf_counter(); Learner(m, train, batch_size=a.batch_size, device='cpu', seed=0).fit(a.steps, progress=False)
+        t = time.perf_counter(); Learner(m, train, batch_size=a.batch_size, device='cpu', seed=0, channels_last=not a.contiguous).fit(a.steps, progress=False)
         return time.perf_counter() - t
 
     def plain_run():
         torch.manual_seed(0); m = small_cnn(C, ch)
+        if not a.contiguous: m = m.to(memory_format=torch.channels_last)
         X = torch.from_numpy(train.images.stack()).permute(0, 3, 1, 2).float().div(255); Y = torch.from_numpy(train.labels)
         opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
         sch = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=a.steps, pct_start=0.25)
@@ -43,7 +46,8 @@ def main():
     res = {'dataset': bench.name, 'train_images': len(train), 'steps': a.steps, 'batch_size': a.batch_size,
            'seconds_best': {k: round(v, 3) for k, v in best.items()},
            'seconds_per_epoch': {k: round(v / a.steps * steps_per_epoch, 4) for k, v in best.items()},
-           'learner_over_plain': round(best['learner'] / best['plain'], 3), 'threads': torch.get_num_threads()}
+           'learner_over_plain': round(best['learner'] / best['plain'], 3), 'threads': torch.get_num_threads(),
+           'memory_format': 'contiguous' if a.contiguous else 'channels_last'}
     print(json.dumps(res, indent=2))
 
 if __name__ == '__main__': main()

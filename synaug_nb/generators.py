@@ -195,7 +195,7 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
         model = PixelDiffusion.build(ds.classes, ds.group_names if cond == 'cell' else None, size, native[2], widths, seed=seed)
     x_all = _as_model_input(ds, model.size, model.channels)
     lab_all = model.label(ds.labels, ds.groups if model.group_names else None)
-    unet = model.unet.to(device).train(); ema = EMAModel(unet.parameters(), decay=ema_decay)
+    unet = model.unet.to(device, memory_format=torch.contiguous_format).train(); ema = EMAModel(unet.parameters(), decay=ema_decay)
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     g = torch.Generator().manual_seed(seed); T = model.scheduler.config.num_train_timesteps
@@ -220,7 +220,8 @@ class PixelGenerator(Generator):
     backend = 'pixel'
     def __init__(self, model:PixelDiffusion, device=None, model_id:str='embedded'):
         self.model, self.device = model, torch.device(device) if device else default_device()
-        self.model.unet.to(self.device).eval(); self.scheduler, self.model_id = model.scheduler, model_id
+        # channels-last activations: about 1.5-2x faster convolutions on CPUs (oneDNN) and on GPUs with tensor cores
+        self.model.unet.to(self.device, memory_format=torch.channels_last).eval(); self.scheduler, self.model_id = model.scheduler, model_id
 
     @classmethod
     def from_pretrained(cls, folder, device=None) -> PixelGenerator:
@@ -240,6 +241,7 @@ class PixelGenerator(Generator):
     def _noise_shape(self): return (self.model.channels, self.model.size, self.model.size)
 
     def _model_out(self, x, t, cond, w):
+        x = x.contiguous(memory_format=torch.channels_last)
         if w == 1: return self.model.unet(x, t, class_labels=cond['lab']).sample
         e_u, e_c = self.model.unet(torch.cat([x, x]), t, class_labels=cond['lab']).sample.chunk(2)
         return e_u + w * (e_c - e_u)

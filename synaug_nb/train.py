@@ -145,10 +145,12 @@ class Learner:
                  mix:str|None=None,          # None, 'mixup', 'cutmix'
                  alpha:float=1.0, cross_domain:bool=True,
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
-                 augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None):
+                 augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
+                 channels_last:bool=True):   # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP
         check_in(mix, (None, 'mixup', 'cutmix'), 'mix')
         from accelerate import Accelerator
         self.acc = accelerator or Accelerator(cpu=(str(device) == 'cpu'))
+        if channels_last: model.to(memory_format=torch.channels_last)   # 4-D weights only; same numbers up to rounding
         self.model, self.train, self.loss_name, self.mix, self.alpha, self.cross_domain = model, train, loss, mix, alpha, cross_domain
         self.loss_fn = make_loss(loss, train)
         if isinstance(self.loss_fn, nn.Module): self.loss_fn.to(self.acc.device)
