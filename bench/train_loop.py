@@ -4,7 +4,8 @@ Run: python bench/train_loop.py [--steps 300]
 Both loops draw the same batch indices, apply the same augmentation, use SGD + one-cycle and the same
 weight memory format (channels-last, as the Learner's default; --contiguous for NCHW); the
 Learner adds sampling, callbacks-free mixing hooks, progress and history bookkeeping. Timings
-alternate the two loops three times and keep each one's best (the machine is shared)."""
+alternate the two loops --repeats times and compare each one's best (the machine is shared); the
+median of the paired ratios is printed too."""
 import argparse, json, time
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch-size', type=int, default=128)
+    ap.add_argument('--repeats', type=int, default=7, help='alternating runs of each loop; the best of each is compared')
     ap.add_argument('--contiguous', action='store_true', help='both loops on NCHW-contiguous weights (the Learner defaults to channels-last)')
     a = ap.parse_args()
     from synaug_nb.benchmarks import longtail_benchmark
@@ -40,13 +42,14 @@ def main():
         return time.perf_counter() - t
 
     times = {'learner': [], 'plain': []}
-    for _ in range(3): times['learner'].append(learner_run()); times['plain'].append(plain_run())
+    for _ in range(a.repeats): times['learner'].append(learner_run()); times['plain'].append(plain_run())
     best = {k: min(v) for k, v in times.items()}
     steps_per_epoch = max(1, len(train) // a.batch_size)
     res = {'dataset': bench.name, 'train_images': len(train), 'steps': a.steps, 'batch_size': a.batch_size,
            'seconds_best': {k: round(v, 3) for k, v in best.items()},
            'seconds_per_epoch': {k: round(v / a.steps * steps_per_epoch, 4) for k, v in best.items()},
-           'learner_over_plain': round(best['learner'] / best['plain'], 3), 'threads': torch.get_num_threads(),
+           'learner_over_plain': round(best['learner'] / best['plain'], 3),
+           'median_of_paired_ratios': round(float(np.median(np.array(times['learner']) / np.array(times['plain']))), 3), 'threads': torch.get_num_threads(),
            'memory_format': 'contiguous' if a.contiguous else 'channels_last'}
     print(json.dumps(res, indent=2))
 
