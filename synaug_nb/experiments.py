@@ -21,14 +21,14 @@ from .plan import Plan
 from .profile import ImbalanceProfile
 from .prompts import PromptBook, default_book, waterbirds_book, utkface_book
 from .train import SAMPLERS
+from .specs import SPEC_KINDS, SpecKind, register_kind, materialize, resize_transform, _fit
 
 # %% auto #0
 __all__ = ['TASKS', 'BACKENDS', 'LOADER_NAMES', 'PROMPT_PRESETS', 'EXPERIMENTS', 'LOADERS', 'GPUS', 'NATIVE_RESOLUTION',
            'ASSUMED_STEPS_PER_S', 'FEEDBACK_STEP_COST', 'ASSUMED_TRAIN_IMAGES_PER_S', 'TRAIN_REF_SIZE',
            'PNG_BYTES_PER_PIXEL', 'Experiment', 'experiment', 'load_context_folders', 'random_split',
-           'class_text_from_synsets', 'load_splits', 'DataCheck', 'check_data', 'small_subset', 'materialize',
-           'resize_transform', 'png_bytes', 'synthesis_rate', 'training_rate', 'CostEstimate', 'estimate_cost',
-           'measure_throughput', 'mean_file_bytes']
+           'class_text_from_synsets', 'load_splits', 'DataCheck', 'check_data', 'small_subset', 'png_bytes',
+           'synthesis_rate', 'training_rate', 'CostEstimate', 'estimate_cost', 'measure_throughput', 'mean_file_bytes']
 
 # %% ../nbs/14_experiments.ipynb #24522807
 TASKS = ('longtail', 'fairness', 'spurious', 'group')
@@ -424,6 +424,24 @@ def load_splits(exp:Experiment, root, **kw) -> dict:
             raise DataError(f"the {name} split has classes {s.classes[:5]}… but the training split {train.classes[:5]}…; check the files under '{root}'")
     return {'train': train, 'test': test, 'val': val}
 
+# %% ../nbs/14_experiments.ipynb #49aed006
+def _experiment_kind(key:str) -> SpecKind:
+    exp = EXPERIMENTS[key]
+    def load(args, o):
+        lt = {k: o[k] for k in ('imbalance_factor', 'n_max') if o[k] is not None} if exp.imbalance_factor else {}
+        e = exp.replace(seed=o['seed'], **lt)
+        kw = {'verify_md5': o['verify']} if e.loader == 'load_cifar' else {'verify': o['verify'], 'mode': o['mode']}
+        s = load_splits(e, args[0], **kw)
+        return dict(train=s['train'], test=s['test'], holdout=s['val'], long_tail_done=True,
+                    test_note=f"test set: {e.dataset}'s test split" if e.test_kw else f"test set: {e.test_frac:.0%} of each cell held out (seed {e.seed})",
+                    holdout_note=f"generator data: {e.dataset}'s validation split")
+    task = {'group': 'spurious'}.get(exp.task, exp.task)
+    return SpecKind(key, f'{key}:ROOT', f"{exp.dataset} as in {exp.paper}: {exp.layout}", load, task=task,
+                    groups=exp.plan_by == 'cell' or task != 'longtail')
+
+for _key in EXPERIMENTS:
+    if _key not in SPEC_KINDS: register_kind(_experiment_kind(_key))   # 'waterbirds', 'utkface': the built-in kinds read the same files
+
 # %% ../nbs/14_experiments.ipynb #02845e1d
 @dataclass
 class DataCheck:
@@ -496,37 +514,6 @@ def small_subset(ds:ImageSet, n_classes:int=3, max_per_unit:int=12, seed:int=0, 
     remap = np.full(ds.n_classes, -1); remap[keep] = np.arange(len(keep))
     return ImageSet(sub.images, remap[sub.labels], [ds.classes[c] for c in keep], sub.groups, sub.group_names, sub.domain, sub.meta,
                     sub.transform, name=f'{ds.name}-small')
-
-# %% ../nbs/14_experiments.ipynb #0b17c003
-def _fit(im:Image.Image, size:int) -> Image.Image:
-    "Resize the short side to `size` (bicubic) and crop the centre square."
-    w, h = im.size
-    if (w, h) == (size, size): return im
-    s = size / min(w, h); nw, nh = max(size, round(w * s)), max(size, round(h * s))
-    im = im.resize((nw, nh), Image.BICUBIC)
-    l, t = (nw - size) // 2, (nh - size) // 2
-    return im.crop((l, t, l + size, t + size))
-
-def materialize(ds:ImageSet, size:int|None=None, mode:str='RGB', workers:int|None=None) -> ImageSet:
-    "`ds` decoded once into memory (uint8), each image's short side resized to `size` and centre-cropped square; labels, groups, domain and meta kept."
-    check_in(mode, ('L', 'RGB'), 'mode')
-    if size is not None: _pos_int(size, 'size')
-    def one(i):
-        im = to_pil(ds.image(i)).convert(mode)
-        return np.asarray(_fit(im, size) if size else im)
-    with ThreadPoolExecutor(workers or min(8, (os.cpu_count() or 1) + 2)) as ex: arrs = list(ex.map(one, range(len(ds))))
-    shapes = sorted({a.shape for a in arrs})
-    if len(shapes) > 1: raise DataError(f"{ds.name!r} has images of shapes {shapes[:3]}…; pass size= to resize them")
-    x = np.stack(arrs) if arrs else np.zeros((0, size or 1, size or 1) + ((3,) if mode == 'RGB' else ()), np.uint8)
-    return ImageSet(x, ds.labels, ds.classes, ds.groups, ds.group_names, ds.domain, ds.meta, None, ds.name)
-
-def _rgb(im): return im.convert('RGB')
-
-def resize_transform(size:int):
-    "A torchvision transform with `materialize`'s geometry: PIL image -> RGB, short side `size`, centre crop, float tensor in [0, 1]."
-    import torchvision.transforms as T
-    _pos_int(size, 'size')
-    return T.Compose([T.Lambda(_rgb), T.Resize(size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(size), T.ToTensor()])
 
 # %% ../nbs/14_experiments.ipynb #88a300a0
 GPUS = ('v100', 'a100', 'h100')
