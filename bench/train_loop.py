@@ -17,10 +17,10 @@ def main():
     ap.add_argument('--contiguous', action='store_true', help='both loops on NCHW-contiguous weights (the Learner defaults to channels-last)')
     a = ap.parse_args()
     from synaug_nb.benchmarks import longtail_benchmark
-    from synaug_nb.cli import resolve_dataset
+    from synaug_nb.specs import resolve_auto
     from synaug_nb.models import small_cnn
     from synaug_nb.train import Learner, BatchSampler, shift_flip
-    bench = longtail_benchmark(resolve_dataset('auto'), 100, seed=0)
+    bench = longtail_benchmark(resolve_auto(), 100, seed=0)
     train = bench.train; C = train.n_classes; ch = train.images[0].shape[2]
 
     def learner_run():

@@ -8,18 +8,23 @@ import argparse, json, sys, time
 from pathlib import Path
 import synaug_nb
 from .core import DataError, atomic_write
-from .loaders import find_fashion_mnist
-from .benchmarks import longtail_benchmark, group_benchmark
+from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
-__all__ = ['resolve_dataset', 'results_table', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd', 'main']
+__all__ = ['data_spec', 'results_table', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd', 'main']
 
 # %% ../nbs/13_cli.ipynb #d5c3a160
-def resolve_dataset(name:str='auto', root=None) -> str:
-    "'fashion-mnist' or 'digits'; 'auto' picks Fashion-MNIST when its files are found."
-    if name != 'auto': return name
-    try: find_fashion_mnist(root); return 'fashion-mnist'
-    except DataError: return 'digits'
+def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
+    "The data spec a command works on: `--data`, else the older `--dataset` name; `--root` is the Fashion-MNIST folder of the built-ins; 'auto' resolved."
+    if data and dataset and dataset != 'auto': raise DataError(f"give --data or --dataset, not both (got --data {data!r} and --dataset {dataset!r})")
+    spec = data or dataset or 'auto'
+    if root is not None:
+        s = parse_spec(spec)
+        if s.kind not in ('auto', 'fashion-mnist') or s.args:
+            raise DataError(f"--root names the folder of the Fashion-MNIST idx files; the data spec {spec!r} names its own files (drop --root)")
+        spec = f'{s.kind}:{root}'
+    s = parse_spec(spec)
+    return resolve_auto(*s.args) if s.kind == 'auto' else str(s)
 
 def results_table(res:dict) -> str:
     "The methods × scores table of a `results.json`, as aligned text."
@@ -30,47 +35,53 @@ def results_table(res:dict) -> str:
     lines += [f"{m:<{w}}" + ''.join(f"{fmt(c, r[c]):>12}" for c in cols) for m, r in rows.items()]
     return '\n'.join(lines)
 
-def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_factor:float|None=None, seed:int=0, root=None,
-         quick:bool=False, methods=None, quiet:bool=False) -> dict:
-    "Run the papers' comparison on the embedded default (`run_demo`), print its table; returns the results."
+def run(out='runs/run', data:str='auto', task:str|None=None, imbalance_factor:float|None=None, seed:int=0, quick:bool=False,
+        methods=None, quiet:bool=False, **settings) -> dict:
+    "Run the papers' comparison (`run_demo`) on the data named by the spec `data`, print its table; `settings` are `DemoConfig` fields."
     from synaug_nb.recipes import DemoConfig, run_demo, gap_closed
-    kw = dict(dataset=resolve_dataset(dataset, root), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods)
+    kw = dict(dataset=data_spec(data), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods, **settings)
     cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)
-    res = run_demo(cfg, out, root, quiet=quiet)
+    res = run_demo(cfg, out, quiet=quiet)
     if not quiet:
         print(); print(results_table(res))
         for m in ('synaug', 'fg_entropy'):
-            g = gap_closed(res['methods'], m) if task == 'longtail' else None
+            g = gap_closed(res['methods'], m) if cfg.task == 'longtail' else None
             if g is not None: print(f"{m} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy")
-        print(f"domain probe accuracy {res['domain_probe_accuracy']}% (50% = no real/synthetic gap); {res['seconds']:.0f} s in all")
+        if res['domain_probe_accuracy'] is not None: print(f"domain probe accuracy {res['domain_probe_accuracy']}% (50% = no real/synthetic gap); ", end='')
+        print(f"{res['seconds']:.0f} s in all")
     return res
 
-def profile(out='runs/profile', dataset:str='auto', task:str='longtail', imbalance_factor:float|None=None, seed:int=0, root=None, quiet:bool=False) -> dict:
-    "Build the benchmark, print its imbalance profile, write profile.json and profile.html to `out`."
-    t0 = time.time(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ds = resolve_dataset(dataset, root)
-    if imbalance_factor is None: imbalance_factor = 100 if ds == 'fashion-mnist' else 10
-    bench = (longtail_benchmark(ds, imbalance_factor, seed, root) if task == 'longtail'
-             else group_benchmark(task, ds, seed=seed, root=root))
+def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_factor:float|None=None, seed:int=0, root=None,
+         quick:bool=False, methods=None, quiet:bool=False) -> dict:
+    "`run` on the embedded default: long-tailed Fashion-MNIST (digits when it is not installed), or its Colored group tasks."
+    return run(out, data_spec(None, dataset, root), task, imbalance_factor, seed, quick, methods, quiet)
+
+def profile(out='runs/profile', data:str='auto', task:str|None=None, imbalance_factor:float|None=None, seed:int=0, quiet:bool=False, **data_kw) -> dict:
+    "Load the data of spec `data`, print its imbalance profile, write profile.json and profile.html to `out`."
+    t0 = time.time(); out = Path(out)
+    spec = data_spec(data); bench = load_data(spec, task, imbalance_factor, seed, **data_kw)
+    out.mkdir(parents=True, exist_ok=True)
     pr = bench.profile()
-    res = {'dataset': ds, 'task': task, 'seed': seed, 'benchmark': bench.info,
+    res = {'dataset': spec, 'task': bench.info['task'], 'seed': seed, 'benchmark': bench.info,
            'train': pr.to_dict(), 'n_test': len(bench.test), 'n_holdout': len(bench.holdout)}
-    if task == 'longtail': res['imbalance_factor'] = imbalance_factor
+    if bench.info['task'] == 'longtail': res['imbalance_factor'] = pr.imbalance_factor
     res['seconds'] = round(time.time() - t0, 2)
     atomic_write(out/'profile.json', json.dumps(res, indent=2))
     pr.plot().write_html(out/'profile.html', include_plotlyjs=True)
     if not quiet:
-        print(f"synaug profile: {bench.name} (train {len(bench.train)}, test {len(bench.test)}, generator hold-out {len(bench.holdout)})")
+        print(f"synaug profile: {bench.name} (train {len(bench.train)}, test {len(bench.test)}, generator data {len(bench.holdout)})")
+        for n in bench.info.get('notes', []): print(f"  {n}")
         print(pr)
         print(f"wrote {out/'profile.json'} and {out/'profile.html'} in {res['seconds']} s")
     return res
 
 # %% ../nbs/13_cli.ipynb #e66bac22
 def _bench(a):
-    ds = resolve_dataset(a.dataset, a.root)
-    ifac = a.imbalance_factor if a.imbalance_factor is not None else 100 if ds == 'fashion-mnist' else 10
-    return (longtail_benchmark(ds, ifac, a.seed, a.root) if a.task == 'longtail'
-            else group_benchmark(a.task, ds, seed=a.seed, root=a.root))
+    "The `Benchmark` of a command's data arguments (and `a.task` set to the data's task)."
+    b = load_data(data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, a.test_frac, a.generator_data, a.image_size,
+                  many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, verify=not a.no_verify)
+    a.task = b.info['task']
+    return b
 
 def train_generator_cmd(a) -> dict:
     "Train the embedded generator on the benchmark's hold-out and save it to `a.out`."
@@ -147,40 +158,61 @@ def train_cmd(a) -> dict:
     return r.to_dict()
 
 # %% ../nbs/13_cli.ipynb #843502c8
+def _settings(items) -> dict:
+    "`DemoConfig` fields from `--set KEY=VALUE` items (VALUE read as JSON when it parses: numbers, lists, true/false, null)."
+    from dataclasses import fields
+    from synaug_nb.recipes import DemoConfig
+    names = [f.name for f in fields(DemoConfig)]; out = {}
+    for it in items or []:
+        k, eq, v = it.partition('='); k = k.strip().replace('-', '_')
+        if not eq or k not in names: raise DataError(f"--set takes KEY=VALUE with KEY a DemoConfig setting ({', '.join(names)}); got {it!r}")
+        try: out[k] = json.loads(v)
+        except json.JSONDecodeError: out[k] = v
+    return out
+
+def _data_args(q, out_default):
+    q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
+    q.add_argument('--data', default=None, metavar='SPEC',
+                   help="the data: auto (Fashion-MNIST if installed, else digits), digits, fashion-mnist[:ROOT], folder:PATH, cifar10:ROOT, "
+                        "cifar100:ROOT, list:ROOT:TRAIN[:TEST], utkface:PATH, waterbirds:PATH, or an experiment key as KEY:ROOT")
+    q.add_argument('--dataset', default=None, help=argparse.SUPPRESS)   # the older name of --data for the built-ins
+    q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files (built-in data only)')
+    q.add_argument('--task', default=None, choices=['longtail', 'spurious', 'fairness'], help="default: the data's (utkface: fairness, waterbirds: spurious, else longtail)")
+    q.add_argument('--imbalance-factor', type=float, default=None, help='cut a long tail, largest / smallest class (>= 1; default: digits 10, Fashion-MNIST and CIFAR 100, files as they are)')
+    q.add_argument('--n-max', type=int, default=None, help="the head class's images in a long-tail cut (default: the smallest class of the full data)")
+    q.add_argument('--seed', type=int, default=0)
+    q.add_argument('--test-frac', type=float, default=0.2, help='share of each class held out for test when the data has no test split')
+    q.add_argument('--generator-data', default=None, metavar='SPEC', help="the generator's data: 'train' or a data spec (default: a disjoint balanced hold-out where the data has one)")
+    q.add_argument('--image-size', type=int, default=None, help='resize images read from files (short side, centre crop); default: they must share one size')
+    q.add_argument('--many-above', type=float, default=None, help='Many: classes with more training images (default: 100, scaled to small heads)')
+    q.add_argument('--few-below', type=float, default=None, help='Few: classes with fewer training images (default: 20, scaled to small heads)')
+    q.add_argument('--no-verify', action='store_true', help="don't decode every file (nor check CIFAR's MD5 sums) while loading")
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
     p.add_argument('--version', action='version', version=f'synaug_nb {synaug_nb.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    def bench_args(q, out_default):
-        q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
-        q.add_argument('--dataset', default='auto', choices=['auto', 'fashion-mnist', 'digits'], help='real dataset (auto: Fashion-MNIST if installed, else digits)')
-        q.add_argument('--task', default='longtail', choices=['longtail', 'spurious', 'fairness'])
-        q.add_argument('--imbalance-factor', type=float, default=None, help='largest / smallest class for --task longtail (>= 1; default 100, digits 10)')
-        q.add_argument('--seed', type=int, default=0)
-        q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files')
-    d = sub.add_parser('demo', help='run the main job: the whole method and its baselines on the embedded default (CPU, offline)')
-    bench_args(d, 'runs/demo')
-    d.add_argument('--quick', action='store_true', help='a minutes-long smoke run (few steps everywhere)')
-    d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
-                   help='methods to run (default: all of the task): ce balanced_softmax resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug fg_entropy oracle')
-    d.add_argument('--quiet', action='store_true')
-    pf = sub.add_parser('profile', help="print a benchmark's imbalance profile (profile.json, profile.html)")
-    bench_args(pf, 'runs/profile')
+    for name, out, hlp in (('run', 'runs/run', "run the papers' comparison (SYNAuG, feedback-guided, baselines) on your data with the embedded generator"),
+                           ('demo', 'runs/demo', 'the main job: `synaug run` on the embedded default (CPU, offline)')):
+        d = sub.add_parser(name, help=hlp)
+        _data_args(d, out)
+        d.add_argument('--quick', action='store_true', help='a minutes-long smoke run (few steps everywhere)')
+        d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
+                       help='methods to run (default: all of the task): ce balanced_softmax resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug fg_entropy oracle')
+        d.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='other DemoConfig settings, e.g. gen_steps=1000 train_steps=800 model=resnet32')
+        d.add_argument('--quiet', action='store_true')
+    pf = sub.add_parser('profile', help="print the data's imbalance profile (profile.json, profile.html)")
+    _data_args(pf, 'runs/profile')
     def common(q, out_default):
-        q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
-        q.add_argument('--dataset', default='auto', choices=['auto', 'fashion-mnist', 'digits'])
-        q.add_argument('--task', default='longtail', choices=['longtail', 'spurious', 'fairness'])
-        q.add_argument('--imbalance-factor', type=float, default=None)
+        _data_args(q, out_default)
         q.add_argument('--by', default='class', choices=['class', 'cell'], help='uniformize per class (SYNAuG*) or per class x group cell (SYNAuG)')
-        q.add_argument('--seed', type=int, default=0)
-        q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files')
         q.add_argument('--train-steps', type=int, default=1000, help='training steps of the embedded generator')
         q.add_argument('--train-batch-size', type=int, default=128)
         q.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
         q.add_argument('--quiet', action='store_true')
-    t = sub.add_parser('train-generator', help='train the embedded generator on a benchmark hold-out and save it')
+    t = sub.add_parser('train-generator', help="train the embedded generator on the data's generator hold-out and save it")
     common(t, 'runs/generator')
-    s = sub.add_parser('synthesize', help='uniformize a benchmark with synthetic images (resumable; shards under accelerate launch)')
+    s = sub.add_parser('synthesize', help='uniformize the data with synthetic images (resumable; shards under accelerate launch)')
     common(s, 'runs/synthetic')
     s.add_argument('--target', type=int, default=None, help='images per class/cell after filling (default: the largest)')
     s.add_argument('--backend', default='pixel', choices=['pixel', 'sd', 'unclip'])
@@ -194,8 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--judge-steps', type=int, default=300, help='training steps of the feedback judge (a small CNN on the real training set)')
     s.add_argument('--embed-dropout', type=float, default=0.5, help='unCLIP image-embedding dropout')
     s.add_argument('--batch-size', type=int, default=16)
-    tr = sub.add_parser('train', help='train, fine-tune and evaluate one classifier on a benchmark (+ a synthetic folder); resumable')
-    bench_args(tr, 'runs/train')
+    tr = sub.add_parser('train', help='train, fine-tune and evaluate one classifier on the data (+ a synthetic folder); resumable')
+    _data_args(tr, 'runs/train')
     tr.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
     tr.add_argument('--quiet', action='store_true')
     tr.add_argument('--synthetic', default=None, help='a synthesize output folder to add to the real training set')
@@ -216,9 +248,14 @@ def main(argv=None) -> int:
     p = _parser(); a = p.parse_args(argv)
     if a.command is None: p.print_help(); return 2
     try:
-        if a.command == 'demo':
-            demo(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root, a.quick, a.methods, a.quiet)
-        elif a.command == 'profile': profile(a.out, a.dataset, a.task, a.imbalance_factor, a.seed, a.root)
+        if a.command in ('run', 'demo'):
+            spec = data_spec(a.data, a.dataset, a.root)
+            kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
+                      few_below=a.few_below, n_max=a.n_max, **_settings(a.set))
+            run(a.out, spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
+        elif a.command == 'profile':
+            profile(a.out, data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, test_frac=a.test_frac, generator_data=a.generator_data,
+                    image_size=a.image_size, many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, verify=not a.no_verify)
         elif a.command == 'train-generator': train_generator_cmd(a)
         elif a.command == 'synthesize': synthesize_cmd(a)
         elif a.command == 'train': train_cmd(a)

@@ -15,6 +15,7 @@ from .core import DataError, check_in, set_seed, image_grid, atomic_write
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
+from .specs import load_data, parse_spec, spec_kinds, resolve_auto
 from .plan import Plan, uniformize
 from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
 from .feedback import Feedback, ClassifierView
@@ -44,12 +45,18 @@ def _nonneg(v, what):
 @dataclass
 class DemoConfig:
     "Every setting of a demo run (data, generator, synthesis, classifier)."
-    dataset: str = 'fashion-mnist'      # 'fashion-mnist' or 'digits'
-    task: str = 'longtail'              # 'longtail', 'spurious' or 'fairness'
-    imbalance_factor: float|None = None # largest / smallest class (longtail; default 100 for Fashion-MNIST, 10 for digits' 90-image classes)
+    dataset: str = 'fashion-mnist'      # a data spec: 'fashion-mnist', 'digits', 'folder:PATH', 'cifar100:ROOT', ... (see `load_data`)
+    task: str|None = None               # 'longtail', 'spurious' or 'fairness' (default: the data's own)
+    imbalance_factor: float|None = None # largest / smallest class (longtail; default 100 for Fashion-MNIST and CIFAR, 10 for digits' 90-image classes; folders as they are)
     seed: int = 0
     n_max: int|None = None              # images in the largest class (longtail; default: the benchmark's)
     methods: tuple|None = None          # default: all methods of the task
+    # data read from files (see `load_data`)
+    test_frac: float = 0.2              # share of each class held out for test when the data has no test split
+    generator_data: str|None = None     # the generator's data: None (the data's default), 'train', or a data spec
+    image_size: int|None = None         # resize images read from files (short side, centre crop); None: one size required
+    many_above: float|None = None       # Many: classes with more training images (None: the convention for the data)
+    few_below: float|None = None        # Few: classes with fewer training images
     # the embedded generator
     gen_steps: int = 500
     gen_batch_size: int = 64
@@ -76,16 +83,24 @@ class DemoConfig:
     max_points: int = 3000
 
     def __post_init__(self):
-        check_in(self.dataset, ('fashion-mnist', 'digits'), 'dataset'); check_in(self.task, ('longtail', 'spurious', 'fairness'), 'task')
-        if self.imbalance_factor is None: self.imbalance_factor = 100 if self.dataset == 'fashion-mnist' else 10
+        s = parse_spec(self.dataset)
+        if s.kind == 'auto': s = parse_spec(resolve_auto(*s.args))
+        self.dataset = str(s)
+        self.task = check_in(self.task or spec_kinds()[s.kind].task, ('longtail', 'spurious', 'fairness'), 'task')
+        if self.imbalance_factor is None and s.kind in ('fashion-mnist', 'digits'): self.imbalance_factor = 100 if s.kind == 'fashion-mnist' else 10
+        self._methods_given = self.methods is not None
         check_in(self.embed, ('umap', 'pca'), 'embed'); check_in(self.feedback_criterion, ('loss', 'entropy', 'hardness'), 'feedback_criterion')
-        if isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1:
+        if self.imbalance_factor is not None and (isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1):
             raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {self.imbalance_factor!r}")
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
                   'ft_steps', 'retrain_steps', 'max_points'): _pos_int(getattr(self, k), k)
         for k in ('guidance_scale', 'feedback_scale', 'lr', 'ft_lr', 'mixup_alpha'): _nonneg(getattr(self, k), k)
         if self.n_max is not None: _pos_int(self.n_max, 'n_max')
         if self.group_target is not None: _pos_int(self.group_target, 'group_target')
+        if self.image_size is not None: _pos_int(self.image_size, 'image_size')
+        if isinstance(self.test_frac, bool) or not isinstance(self.test_frac, (int, float)) or not 0 < self.test_frac < 1: raise DataError(f"test_frac must be a number in (0, 1); got {self.test_frac!r}")
+        for k in ('many_above', 'few_below'):
+            if getattr(self, k) is not None: _nonneg(getattr(self, k), k)
         valid = self.all_methods
         self.methods = tuple(valid if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
@@ -98,19 +113,27 @@ class DemoConfig:
     def quick(cls, **kw) -> DemoConfig:
         "A minutes-long smoke run: few generator and classifier steps, 4 DDIM steps, a PCA map."
         q = dict(gen_steps=60, gen_batch_size=32, ddim_steps=4, train_steps=60, ft_steps=10, retrain_steps=20, embed='pca',
-                 max_points=1000, n_max=100 if kw.get('dataset', 'fashion-mnist') == 'fashion-mnist' else None)
+                 max_points=1000, n_max=100 if str(kw.get('dataset', 'fashion-mnist')).split(':')[0] == 'fashion-mnist' else None)
         return cls(**{**q, **kw})
 
     def to_dict(self) -> dict: return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
 
 # %% ../nbs/12_recipes.ipynb #9a5024a7
 def demo_benchmark(cfg:DemoConfig, root=None) -> Benchmark:
-    "The real benchmark of `cfg`: long-tailed (Fashion-MNIST or digits) or Colored Fashion-MNIST (digits) for the group tasks."
-    if cfg.task == 'longtail': return longtail_benchmark(cfg.dataset, cfg.imbalance_factor, cfg.seed, root, n_max=cfg.n_max)
-    return group_benchmark(cfg.task, cfg.dataset, seed=cfg.seed, root=root)
+    "The data of `cfg` through `load_data`: a built-in benchmark (long-tailed, or Colored for the group tasks) or the user's data spec; `root`: the Fashion-MNIST folder."
+    spec = cfg.dataset
+    if root is not None:
+        s = parse_spec(spec)
+        if s.kind != 'fashion-mnist' or s.args: raise DataError(f"root= names the Fashion-MNIST folder; the data spec {spec!r} names its own files")
+        spec = f'fashion-mnist:{root}'
+    return load_data(spec, cfg.task, cfg.imbalance_factor if cfg.task == 'longtail' else None, cfg.seed, cfg.test_frac, cfg.generator_data,
+                     cfg.image_size, many_above=cfg.many_above, few_below=cfg.few_below, n_max=cfg.n_max)
 
 def _gen_key(cfg:DemoConfig) -> dict:
-    return {k: cfg.to_dict()[k] for k in ('dataset', 'task', 'seed', 'gen_steps', 'gen_batch_size', 'gen_widths')}
+    d = cfg.to_dict(); key = {k: d[k] for k in ('dataset', 'task', 'seed', 'gen_steps', 'gen_batch_size', 'gen_widths')}
+    builtin = parse_spec(cfg.dataset).kind in ('fashion-mnist', 'digits')
+    extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max')   # they decide which real images the generator's data leaves
+    return {**key, **{k: d[k] for k in extra + ('generator_data', 'image_size') if d[k] is not None}}
 
 def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False) -> PixelGenerator:
     "The embedded generator of this benchmark: loaded from `out/generator` when it was trained with these settings, else trained and saved there."
@@ -231,7 +254,14 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
     bench = demo_benchmark(cfg, root); tr = bench.train
     clock('data', f"{bench.name}: train {len(tr)} images ({int(tr.counts().max())} -> {int(tr.counts().min())} per class), "
                   f"test {len(bench.test)}, generator hold-out {len(bench.holdout)}")
-    wanted = set(cfg.methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug'}
+    notes, methods = list(bench.info.get('notes', [])), list(cfg.methods)
+    if bench.holdout is tr and 'oracle' in methods:   # no balanced real data outside the training set
+        if cfg._methods_given: raise DataError("method 'oracle' trains on balanced real data held out of the training set, and this data has none; "
+                                               "drop 'oracle' from methods or name separate data with generator_data=")
+        methods.remove('oracle'); notes.append("no 'oracle' row: the data has no balanced real images outside the training set")
+    if not quiet and parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits'):
+        for n in notes: print(f"           {n}")
+    wanted = set(methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug'}
     need_fg = 'fg_entropy' in wanted; synthetic, models, reports = {}, {}, {}
     plan = demo_plan(bench, cfg)
     if need_plain or need_fg:
@@ -246,7 +276,7 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         reports[name] = evaluate(models[name], bench.test, tr.counts(), many_above=bench.many_above, few_below=bench.few_below)
         sc = method_scores(reports[name], cfg.task)
         clock(name, f"{name:<21} " + '  '.join(f"{k} {'-' if v is None else v}" for k, v in sc.items()))
-    for name in cfg.methods:
+    for name in methods:
         if name == 'fg_entropy': continue
         run(name)
     if need_fg:
@@ -256,13 +286,14 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         run('fg_entropy')
     diag = demo_diagnostics(bench, cfg, models, synthetic)
     if diag: clock('diagnostics', f"domain probe (real vs synthetic, linear, held out): {diag['probe'].accuracy:.1f}% (50% = no gap)")
-    res = {'dataset': cfg.dataset, 'task': cfg.task, 'imbalance_factor': cfg.imbalance_factor if longtail else None, 'seed': cfg.seed,
-           'methods': {m: method_scores(reports[m], cfg.task) for m in cfg.methods},
+    res = {'dataset': cfg.dataset, 'task': cfg.task, 'imbalance_factor': (cfg.imbalance_factor or round(float(tr.counts().max() / tr.counts().min()), 2)) if longtail else None, 'seed': cfg.seed,
+           'methods': {m: method_scores(reports[m], cfg.task) for m in methods},
            'domain_probe_accuracy': round(float(diag['probe'].accuracy), 2) if diag else None,
            'seconds': None, 'n_train': len(tr), 'n_synthetic': plan.total, 'n_test': len(bench.test),
            'train_counts': tr.counts().tolist(), 'classes': list(tr.classes), 'benchmark': bench.info,
-           'per_class_accuracy': {m: [None if math.isnan(v) else round(float(v), 2) for v in reports[m].per_class] for m in cfg.methods},
-           'config': cfg.to_dict(), 'stage_seconds': clock.stages}
+           'per_class_accuracy': {m: [None if math.isnan(v) else round(float(v), 2) for v in reports[m].per_class] for m in methods},
+           'config': cfg.to_dict(), 'stage_seconds': clock.stages,
+           'data_notes': notes, 'many_above': bench.many_above, 'few_below': bench.few_below}
     if not longtail: res['cell_counts'] = tr.cell_counts().tolist(); res['group_names'] = list(tr.group_names)
     res['seconds'] = clock.total
     atomic_write(out/'results.json', json.dumps(res, indent=1))
@@ -334,7 +365,7 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
     if diag: figs.append(diag['figure'])
     fig_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), default_height=f.layout.height or 450) for i, f in enumerate(figs)]
     longtail = res['task'] == 'longtail'
-    title = f"synaug demo: {res['dataset']} {res['task']}" + (f", imbalance factor {res['imbalance_factor']:g}" if longtail else '')
+    title = f"synaug run: {res['dataset']} {res['task']}" + (f", imbalance factor {res['imbalance_factor']:g}" if longtail else '')
     parts = [f'<h1>{html.escape(title)}</h1>',
              f"<p>seed {res['seed']} · {res['n_train']} real training images · {res['n_synthetic']} synthetic images · "
              f"{res['n_test']} test images · {res['seconds']} s</p>",

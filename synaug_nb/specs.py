@@ -21,7 +21,7 @@ from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
 # %% auto #0
 __all__ = ['SPEC_KINDS', 'TASKS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind', 'register_kind',
            'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize', 'resize_transform',
-           'image_sizes', 'check_same_size', 'fit_images', 'load_data']
+           'image_sizes', 'check_same_size', 'fit_images', 'resolve_auto', 'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -171,14 +171,17 @@ def fit_images(ds:ImageSet, image_size:int|None=None, mode:str='RGB', in_memory:
     return ds.with_transform(resize_transform(image_size, mode)) if image_size else ds
 
 # %% ../nbs/01e_specs.ipynb #d4939fd1
+def resolve_auto(root=None) -> str:
+    "The spec 'auto' stands for: Fashion-MNIST when its idx files are found (in `root`, when given: else a `DataError`, never another data set), else 'digits'."
+    try: find_fashion_mnist(root); return f'fashion-mnist:{root}' if root else 'fashion-mnist'
+    except DataError:
+        if root: raise
+        return 'digits'
+
 def _builtin(name):
     def load(args, o):
-        root = args[0] if args else None; ds = name
-        if name == 'auto':
-            try: find_fashion_mnist(root); ds = 'fashion-mnist'
-            except DataError:
-                if root: raise        # a folder was named: never switch silently to another data set
-                ds = 'digits'
+        root = args[0] if args else None
+        ds = parse_spec(resolve_auto(root)).kind if name == 'auto' else name
         if o['task'] == 'longtail':
             ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else 100 if ds == 'fashion-mnist' else 10
             return longtail_benchmark(ds, ifac, o['seed'], root, n_max=o['n_max'], class_order=o['class_order'])
@@ -250,7 +253,7 @@ def _generator_data(spec, train:ImageSet, o:dict) -> tuple[ImageSet, str]:
     return _same_classes(ds, train, f"the generator data set {str(s)!r}"), f"generator data: {str(s)!r} ({len(ds)} images)"
 
 # %% ../nbs/01e_specs.ipynb #cb4023b4
-def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float) -> Benchmark:
+def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float, gen_given:bool=False) -> Benchmark:
     train, test, notes = got['train'], got.get('test'), []
     if test is None:
         train, test = holdout_split(train, test_frac, o['seed'])
@@ -266,13 +269,14 @@ def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float) -> Benchmark:
     elif left is not None and left.counts().min() >= MIN_GENERATOR_PER_CLASS:
         n = int(left.counts().min()); hold = balanced_split(left, n, seed=o['seed'])[0]
         gnote = f"generator data: a balanced hold-out of {n} images per class that the long tail left out (disjoint from train and test)"
+    elif gen_given: hold, gnote = train, ''   # replaced by the caller
     else:
         hold = train
         gnote = ("generator data: the training set itself, since the data has no disjoint balanced part for it; the generator sees "
                  "the classifier's training images (name separate data with generator_data= / --generator-data SPEC)")
         warnings.warn(gnote)
     hold.name = hold.name or f'{train.name}-generator'
-    return Benchmark(train.name, train, test, hold, info=dict(spec=str(s), notes=notes + [gnote]))
+    return Benchmark(train.name, train, test, hold, info=dict(spec=str(s), notes=notes + [gnote] if gnote else notes))
 
 # %% ../nbs/01e_specs.ipynb #f27676bd
 def load_data(spec,                              # a data spec string (see the table above) or a `DataSpec`
@@ -296,7 +300,7 @@ def load_data(spec,                              # a data spec string (see the t
                         f"{[n for n, v in spec_kinds().items() if v.groups]}")
     o = dict(task=task, imbalance_factor=imbalance_factor, seed=seed, n_max=n_max, class_order=class_order, mode=mode, verify=verify)
     got = k.load(s.args, o)
-    bench = got if isinstance(got, Benchmark) else _assemble(s, got, o, test_frac)
+    bench = got if isinstance(got, Benchmark) else _assemble(s, got, o, test_frac, generator_data is not None)
     bench.info = {**bench.info, 'spec': str(s), 'task': task}
     notes = bench.info.setdefault('notes', [])
     if isinstance(got, Benchmark) and not notes:

@@ -1,0 +1,110 @@
+"Every data spec kind through the `synaug` command, on files in the real formats (written by `synaug_nb.test_utils`), and the wrong specs it refuses before any work."
+import json, subprocess
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+from synaug_nb.test_utils import write_image_folder, write_cifar, write_imagenet_lt, write_utkface, write_waterbirds
+
+def run(cmd, *args):
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=900)
+
+def profile(cmd, out, *args):
+    r = run(cmd, 'profile', '--out', out, *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads((Path(out)/'profile.json').read_text()), r
+
+def counts(res): return list(res['train']['counts'].values())
+
+def test_folder_with_held_out_test(synaug_cmd, tmp_path):
+    root = write_image_folder(tmp_path/'pets', ('cat', 'dog', 'fox'), n_per_class=[20, 6, 2], size=16)
+    res, r = profile(synaug_cmd, tmp_path/'p', '--data', f'folder:{root}')
+    assert res['dataset'] == f'folder:{root}' and res['task'] == 'longtail'
+    assert counts(res) == [16, 5, 1] and res['n_test'] == 6           # 20% of each class, at least one
+    assert 'stratified hold-out' in r.stdout and 'the training set itself' in r.stdout
+
+def test_folder_with_train_and_test(synaug_cmd, tmp_path):
+    write_image_folder(tmp_path/'d'/'train', ('a', 'b'), n_per_class=[9, 3], size=16)
+    write_image_folder(tmp_path/'d'/'test', ('a', 'b'), n_per_class=2, size=16)
+    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'folder:{tmp_path/"d"}')
+    assert counts(res) == [9, 3] and res['n_test'] == 4
+
+def test_cifar_long_tail_and_generator_holdout(synaug_cmd, tmp_path):
+    root = write_cifar(tmp_path/'c', 'cifar10', n_train=500, n_test=50)      # 50 per class
+    res, r = profile(synaug_cmd, tmp_path/'p', '--data', f'cifar10:{root}', '--no-verify', '--imbalance-factor', '10')
+    c = counts(res)
+    assert c[0] == 50 and c[-1] == 5 and c == sorted(c, reverse=True) and res['n_test'] == 50
+    # the head class keeps all 50 images: nothing balanced is left for the generator, which trains on the training set
+    assert 'the training set itself' in r.stdout and res['n_holdout'] == sum(c)
+
+def test_cifar100_and_experiment_key(synaug_cmd, tmp_path):
+    root = write_cifar(tmp_path/'c', 'cifar100', n_train=2000, n_test=200)
+    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'cifar100:{root}', '--no-verify', '--imbalance-factor', '10')
+    assert len(counts(res)) == 100 and counts(res)[0] == 20 and counts(res)[-1] == 2
+    res2, _ = profile(synaug_cmd, tmp_path/'q', '--data', f'cifar100_lt:{root}', '--no-verify', '--imbalance-factor', '10', '--n-max', '20')
+    assert counts(res2) == counts(res) and res2['n_test'] == 200
+
+def test_list_files(synaug_cmd, tmp_path):
+    root = write_imagenet_lt(tmp_path/'inet', counts=(6, 3, 2), n_test=2)
+    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'list:{root}:ImageNet_LT_train.txt:ImageNet_LT_test.txt')
+    assert counts(res) == [6, 3, 2] and res['n_test'] == 6
+    res, _ = profile(synaug_cmd, tmp_path/'q', '--data', f'list:{root}:ImageNet_LT_train.txt')   # no test list: held out
+    assert counts(res) == [5, 2, 1] and res['n_test'] == 3
+
+def test_utkface_and_waterbirds_are_group_tasks(synaug_cmd, tmp_path):
+    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'utkface:{write_utkface(tmp_path/"u", n=40)}')
+    assert res['task'] == 'fairness' and 'cells' in res['train'] and res['n_test'] == 8
+    res, r = profile(synaug_cmd, tmp_path/'q', '--data', f'waterbirds:{write_waterbirds(tmp_path/"w", n=48)}')
+    assert res['task'] == 'spurious' and res['n_test'] == 16 and res['n_holdout'] == 16 and 'validation split' in r.stdout
+
+@pytest.mark.parametrize('make,spec,msg', [
+    (None, 'foldr:x', "unknown data spec kind 'foldr'"),
+    (None, 'folder:/no/such/folder', "'/no/such/folder' not found"),
+    (None, 'list:/tmp', 'list:ROOT:TRAIN[:TEST]'),
+    ('no_test_image', 'folder:{}', "missing: ['b']"),
+    ('one_class', 'folder:{}', 'at least two'),
+    ('mixed', 'folder:{}', 'mixes image sizes'),
+])
+def test_wrong_specs_fail_before_any_work(synaug_cmd, tmp_path, make, spec, msg):
+    d = tmp_path/'d'
+    if make == 'no_test_image':
+        write_image_folder(d/'train', ('a', 'b'), 3, size=16); write_image_folder(d/'test', ('a',), 2, size=16)
+    elif make == 'one_class': write_image_folder(d, ('a',), 6, size=16)
+    elif make == 'mixed':
+        write_image_folder(d, ('a', 'b'), 4, size=16); Image.new('RGB', (20, 12)).save(d/'a'/'odd.png')
+    out = tmp_path/'out'
+    r = run(synaug_cmd, 'run', '--quick', '--data', spec.format(d), '--out', out)
+    assert r.returncode == 1 and msg in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr
+    assert not (out/'generator').exists() and not (out/'results.json').exists()    # nothing trained, nothing written
+
+def test_generator_data_with_other_classes_is_refused(synaug_cmd, tmp_path):
+    mine = write_image_folder(tmp_path/'mine', ('cat', 'dog'), 6, size=16)
+    other = write_image_folder(tmp_path/'other', ('cat', 'cow'), 6, size=16)
+    r = run(synaug_cmd, 'train', '--data', f'folder:{mine}', '--generator-data', f'folder:{other}', '--steps', 5, '--out', tmp_path/'t')
+    assert r.returncode == 1 and "unknown: ['cow']" in r.stderr and "missing: ['dog']" in r.stderr, r.stderr
+    assert not (tmp_path/'t').exists()
+
+def test_root_that_is_not_fashion_mnist_is_an_error(synaug_cmd, tmp_path):
+    folder = write_image_folder(tmp_path/'pets', n_per_class=4, size=16)
+    r = run(synaug_cmd, 'profile', '--root', folder, '--out', tmp_path/'p')   # used to profile scikit-learn digits silently
+    assert r.returncode == 1 and 'Fashion-MNIST idx files' in r.stderr and str(folder) in r.stderr
+    assert not (tmp_path/'p'/'profile.json').exists()
+
+def test_run_on_an_image_folder_end_to_end(synaug_cmd, tmp_path):
+    "`synaug run --data folder:PATH`: a 32 px colour folder, mixed sizes resized by --image-size, a separate generator folder."
+    mine = write_image_folder(tmp_path/'mine', ('cat', 'dog', 'fox'), n_per_class=[40, 12, 5], size=40)
+    Image.new('L', (48, 36), 80).save(mine/'fox'/'grey_wide.png')                 # another size and mode
+    gen = write_image_folder(tmp_path/'gen', ('cat', 'dog', 'fox'), n_per_class=10, size=32, seed=7)
+    out = tmp_path/'run'
+    r = run(synaug_cmd, 'run', '--quick', '--data', f'folder:{mine}', '--generator-data', f'folder:{gen}', '--image-size', 32,
+            '--methods', 'ce', 'balanced_softmax', 'synaug', 'oracle', '--out', out)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out/'results.json').read_text())
+    assert list(res['methods']) == ['ce', 'balanced_softmax', 'synaug', 'oracle']
+    assert res['train_counts'] == [32, 10, 5] and res['n_test'] == 11
+    assert res['config']['image_size'] == 32 and res['config']['generator_data'] == f'folder:{gen}'
+    assert len(list((out/'synthetic'/'plain').rglob('*.png'))) == res['n_synthetic'] == (32 - 10) + (32 - 5)
+    im = Image.open(next((out/'synthetic'/'plain').rglob('*.png')))
+    assert im.size == (32, 32) and im.mode == 'RGB'
+    assert (out/'report.html').is_file() and 'ce' in r.stdout
