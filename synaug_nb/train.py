@@ -4,7 +4,10 @@
 
 # %% ../nbs/08_train.ipynb #402e0a7f
 from __future__ import annotations
-import json, math, time
+import json, math, os, random, time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -13,13 +16,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import DataError, check_in, default_device, atomic_write
-from .data import ImageSet
+from .data import ImageSet, FileList
 from .imbalance import balanced_split
 from .models import state_mismatch
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss',
-           'mixup', 'cutmix', 'Learner', 'finetune_last_layer']
+           'mixup', 'cutmix', 'default_workers', 'check_same_size', 'Batches', 'Learner', 'finetune_last_layer']
 
 # %% ../nbs/08_train.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
@@ -130,13 +133,133 @@ def cutmix(x, y, domain, alpha:float=1.0, cross_domain:bool=True, g:torch.Genera
     x = x.clone(); x[..., y0:y1, x0:x1] = x[j][..., y0:y1, x0:x1]
     return x, y, y[j], 1 - (y1 - y0) * (x1 - x0) / (H * W)
 
-# %% ../nbs/08_train.ipynb #eb249aa2
+# %% ../nbs/08_train.ipynb #29331a50
 def _stack(ds:ImageSet) -> torch.Tensor|None:
-    "All images as a float tensor when they are in memory and share a shape (the fast path), else None."
-    if not ds.images.in_memory: return None
+    "All images as a float tensor when they are in memory, share a shape and have no `transform` (the fast path), else None."
+    if ds.transform is not None or not ds.images.in_memory: return None
     try: return ds.images.tensor()
     except DataError: return None
 
+def default_workers() -> int:
+    "Decoding processes per training process when `workers=None`: min(4, the CPUs this process may use)."
+    try: n = len(os.sched_getaffinity(0))
+    except AttributeError: n = os.cpu_count() or 1
+    return min(4, n)
+
+# %% ../nbs/08_train.ipynb #9e136083
+def _header_shape(path, mode) -> tuple|None:
+    from PIL import Image
+    try:
+        with Image.open(path) as im: (w, h), m = im.size, mode or im.mode
+    except Exception: return None                 # unreadable: decoding it names the file
+    return (h, w, 1 if m == 'L' else 3)
+
+def check_same_size(ds:ImageSet, workers:int=8) -> tuple|None:
+    "The `(H,W,C)` all images of `ds` share, from array shapes and file headers (threaded, nothing decoded); a `DataError` naming two images of different sizes and the fix otherwise."
+    ims, first = ds.images, {}                    # shape -> first position with it
+    for k, p in enumerate(ims.parts):
+        pos = np.flatnonzero(ims.src == k)
+        if not len(pos): continue
+        if not isinstance(p, FileList): first[p.shape[1:]] = min(first.get(p.shape[1:], len(ims)), int(pos[0])); continue
+        rows, at = np.unique(ims.row[pos], return_index=True)
+        with ThreadPoolExecutor(workers) as ex: shapes = list(ex.map(lambda r: _header_shape(p.paths[r], p.mode), rows))
+        for s, i in zip(shapes, pos[at]):
+            if s is not None: first[s] = min(first.get(s, len(ims)), int(i))
+    if len(first) < 2: return next(iter(first), None)
+    (sa, a), (sb, b) = sorted(first.items(), key=lambda kv: kv[1])[:2]
+    name = lambda i: f"'{ims.take([i]).paths[0]}'" if ims.take([i]).paths[0] else f"in-memory image {i}"
+    size = lambda s: f"{s[1]}x{s[0]} {'grey' if s[2] == 1 else 'RGB'}"
+    raise DataError(f"{ds.name or 'the training set'!r} has images of different sizes: {name(a)} is {size(sa)}, {name(b)} is {size(sb)}; "
+                    "a batch needs one size: resize on reading with a transform (ds.with_transform(synaug_nb.experiments.resize_transform(size))) "
+                    "or decode once at one size with synaug_nb.experiments.materialize(ds, size)")
+
+# %% ../nbs/08_train.ipynb #c0eb659a
+@contextmanager
+def _seeded(*key):
+    "Run a block with torch's CPU, `random`'s and NumPy's global generators seeded from `key`; restore them afterwards."
+    s = int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
+    saved = torch.get_rng_state(), random.getstate(), np.random.get_state()
+    torch.default_generator.manual_seed(s); random.seed(s); np.random.seed(s)
+    try: yield
+    finally: torch.set_rng_state(saved[0]); random.setstate(saved[1]); np.random.set_state(saved[2])
+
+class _Decode(torch.utils.data.Dataset):
+    "A loader worker's job for key `(index, step, position)`: `ds[index][0]`, what evaluation reads, a transform's randomness seeded by the key."
+    def __init__(self, ds:ImageSet, seed:int): self.ds, self.seed = ds, seed
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, key):
+        i, s, k = key
+        if self.ds.transform is None: return self.ds[i][0]
+        with _seeded(self.seed, s, k): return self.ds[i][0]
+
+def _collate(xs):
+    try: return torch.utils.data.default_collate(xs)
+    except RuntimeError:
+        shapes = sorted({tuple(x.shape) for x in xs})
+        if len(shapes) < 2: raise
+        raise DataError(f"the transform made images of different shapes {shapes[:3]} in one batch; make it end at one size "
+                        "(e.g. synaug_nb.experiments.resize_transform(size))") from None
+
+class _Draws:
+    "The loader's `batch_sampler`: steps `start`..`stop`-1 drawn from `sampler` in the main process, each draw's prior generator state kept until consumed."
+    def __init__(self, sampler): self.sampler, self.pending, self.start, self.stop = sampler, deque(), 0, 0
+    def __len__(self): return max(0, self.stop - self.start)
+    def __iter__(self):
+        self.pending.clear()
+        for s in range(self.start, self.stop):
+            st = self.sampler.state(); idx = self.sampler()
+            self.pending.append((st, idx))
+            yield [(int(i), s, k) for k, i in enumerate(idx)]
+
+# %% ../nbs/08_train.ipynb #28d69330
+class Batches:
+    "The training batches `(x, labels, groups, domain)` of `ds` for the index batches `sampler` draws, in memory or decoded by loader workers."
+    def __init__(self, ds:ImageSet, sampler:BatchSampler,
+                 workers:int|None=None,     # decoding processes (None: `default_workers()`; 0: the main process)
+                 device=None,               # host memory is pinned when this is a CUDA device
+                 prefetch_factor:int=2,     # batches each worker decodes ahead
+                 seed:int=0):               # seeds a transform's randomness, per (step, position)
+        self.ds, self.sampler, self.X, self.draws, self.loader, self.workers, self._run = ds, sampler, _stack(ds), _Draws(sampler), None, 0, 0
+        if self.X is not None: return
+        w = default_workers() if workers is None else workers
+        if not isinstance(w, (int, np.integer)) or w < 0: raise DataError(f"workers must be an integer >= 0 (0: decode in the main process); got {workers!r}")
+        if not isinstance(prefetch_factor, (int, np.integer)) or prefetch_factor < 1: raise DataError(f"prefetch_factor must be an integer >= 1; got {prefetch_factor!r}")
+        if ds.transform is None: check_same_size(ds)
+        self.workers = int(w)
+        self.loader = torch.utils.data.DataLoader(
+            _Decode(ds, seed), batch_sampler=self.draws, num_workers=self.workers, collate_fn=_collate,
+            pin_memory=device is not None and torch.device(device).type == 'cuda', persistent_workers=self.workers > 0,
+            prefetch_factor=prefetch_factor if self.workers else None, generator=torch.Generator().manual_seed(seed))
+
+    def _meta(self, idx):
+        t = lambda a: torch.from_numpy(np.asarray(a)[idx])
+        ds = self.ds
+        return t(ds.labels), t(ds.groups if ds.has_groups else np.zeros(len(ds), np.int64)), t(ds.domain).long()
+
+    def __call__(self, start:int, stop:int):
+        "Iterate the batches of steps `start`..`stop`-1; closing the iterator rewinds the sampler to the first batch not consumed."
+        if self.X is not None:
+            for _ in range(start, stop):
+                idx = self.sampler(); yield (self.X[idx], *self._meta(idx))
+            return
+        self.rewind(); self._run += 1; run = self._run       # an earlier iterator left open ends here
+        self.draws.start, self.draws.stop = start, stop
+        try:
+            for x in self.loader:
+                _, idx = self.draws.pending.popleft()
+                yield (x, *self._meta(idx))
+        finally:
+            if self._run == run: self.rewind()
+
+    def state(self) -> dict:
+        "The sampler's generator state before the next batch not yet consumed (what a checkpoint saves)."
+        return self.draws.pending[0][0] if self.draws.pending else self.sampler.state()
+
+    def rewind(self):
+        "Put the sampler back to `state()`, forgetting batches drawn ahead."
+        if self.draws.pending: self.sampler.load_state(self.draws.pending[0][0]); self.draws.pending.clear()
+
+# %% ../nbs/08_train.ipynb #eb249aa2
 class Learner:
     "Trains `model` on `train` with a sampler, an optional cross-domain mix and a loss."
     def __init__(self, model:nn.Module, train:ImageSet,
@@ -146,7 +269,9 @@ class Learner:
                  alpha:float=1.0, cross_domain:bool=True,
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
                  augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
-                 channels_last:bool=True):   # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP
+                 channels_last:bool=True,    # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP
+                 workers:int|None=None,      # processes decoding file-backed or transformed images (None: `default_workers()`; 0: the main process)
+                 prefetch_factor:int=2):     # batches each of them decodes ahead of the step
         check_in(mix, (None, 'mixup', 'cutmix'), 'mix')
         from accelerate import Accelerator
         self.acc = accelerator or Accelerator(cpu=(str(device) == 'cpu'))
@@ -157,12 +282,8 @@ class Learner:
         self.batch_size, self.lr, self.wd, self.momentum, self.augment, self.seed = batch_size, lr, wd, momentum, augment, seed
         self.sampler = BatchSampler(train, batch_size, sampler, seed + self.acc.process_index)
         self.g = torch.Generator().manual_seed(seed + 1000 * self.acc.process_index)
-        self.X = _stack(train); self.history, self.step = [], 0
-
-    def _batch(self, idx):
-        x = self.X[idx] if self.X is not None else torch.stack([self.train[i][0] for i in idx])
-        t = lambda a: torch.from_numpy(np.asarray(a)[idx])
-        return x, t(self.train.labels), t(self.train.groups if self.train.has_groups else np.zeros(len(self.train), np.int64)), t(self.train.domain).long()
+        self.batches = Batches(train, self.sampler, workers, self.acc.device, prefetch_factor, seed + 1000 * self.acc.process_index)
+        self.X, self.history, self.step = self.batches.X, [], 0
 
     def _loss(self, logits, y, g, yb=None, lam=1.0):
         if self.loss_name == 'group_dro':
@@ -185,21 +306,22 @@ class Learner:
         if resume and ckpt and (Path(ckpt)/'state.pt').exists(): self._load(ckpt, opt, sched)
         model.train(); dev = self.acc.device
         bar = tqdm(range(self.step, steps), initial=self.step, total=steps, disable=not progress or not self.acc.is_main_process, desc='train')
-        for s in bar:
-            x, y, g, d = self._batch(self.sampler())
-            if self.augment is not None: x = self.augment(x, self.g)
-            yb, lam = None, 1.0
-            if self.mix: x, y, yb, lam = (mixup if self.mix == 'mixup' else cutmix)(x, y, d, self.alpha, self.cross_domain, self.g)
-            x, y, g = x.to(dev), y.to(dev), g.to(dev); yb = yb.to(dev) if yb is not None else None
-            logits = model(x); loss = self._loss(logits, y, g, yb, lam)
-            opt.zero_grad(set_to_none=True); self.acc.backward(loss); opt.step(); sched.step()
-            self.step = s + 1
-            acc = (logits.argmax(1) == y).float().mean().item()
-            self.history.append({'step': self.step, 'loss': loss.item(), 'acc': acc, 'lr': sched.get_last_lr()[0]})
-            if s % 10 == 0: bar.set_postfix(loss=f'{loss.item():.3f}', acc=f'{acc:.2f}')
-            stop = stop_after is not None and self.step >= stop_after
-            if ckpt and (self.step % save_every == 0 or self.step == steps or stop) and self.acc.is_main_process: self._save(ckpt, opt, sched)
-            if stop: break
+        with closing(self.batches(self.step, steps)) as batches:
+            for s in bar:
+                x, y, g, d = next(batches)
+                if self.augment is not None: x = self.augment(x, self.g)
+                yb, lam = None, 1.0
+                if self.mix: x, y, yb, lam = (mixup if self.mix == 'mixup' else cutmix)(x, y, d, self.alpha, self.cross_domain, self.g)
+                x, y, g = x.to(dev, non_blocking=True), y.to(dev), g.to(dev); yb = yb.to(dev) if yb is not None else None
+                logits = model(x); loss = self._loss(logits, y, g, yb, lam)
+                opt.zero_grad(set_to_none=True); self.acc.backward(loss); opt.step(); sched.step()
+                self.step = s + 1
+                acc = (logits.argmax(1) == y).float().mean().item()
+                self.history.append({'step': self.step, 'loss': loss.item(), 'acc': acc, 'lr': sched.get_last_lr()[0]})
+                if s % 10 == 0: bar.set_postfix(loss=f'{loss.item():.3f}', acc=f'{acc:.2f}')
+                stop = stop_after is not None and self.step >= stop_after
+                if ckpt and (self.step % save_every == 0 or self.step == steps or stop) and self.acc.is_main_process: self._save(ckpt, opt, sched)
+                if stop: break
         model.eval(); return self
 
     def _save(self, ckpt, opt, sched):
@@ -208,7 +330,7 @@ class Learner:
         sd = {k: v.detach().cpu().contiguous() for k, v in self.acc.unwrap_model(self.model).state_dict().items()}
         tmp = ckpt/'.model.safetensors.tmp'; save_file(sd, str(tmp)); tmp.replace(ckpt/'model.safetensors')
         state = {'step': self.step, 'opt': opt.state_dict(), 'sched': sched.state_dict(),
-                 'sampler': json.dumps(self.sampler.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
+                 'sampler': json.dumps(self.batches.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
         tmp = ckpt/'.state.pt.tmp'; torch.save(state, tmp); tmp.replace(ckpt/'state.pt')
 
     def _load(self, ckpt, opt, sched):
