@@ -11,7 +11,8 @@ from .core import DataError, atomic_write
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
-__all__ = ['data_spec', 'results_table', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd', 'main']
+__all__ = ['data_spec', 'results_table', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd',
+           'experiment_cmd', 'main']
 
 # %% ../nbs/13_cli.ipynb #d5c3a160
 def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
@@ -145,7 +146,7 @@ def train_cmd(a) -> dict:
     set_seed(a.seed)
     model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
     lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, batch_size=a.batch_size, lr=a.lr,
-                  seed=a.seed, device='cpu' if a.cpu else None)
+                  seed=a.seed, device='cpu' if a.cpu else None, workers=a.workers)
     if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
     lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
     if a.finetune_steps:
@@ -171,7 +172,7 @@ def _settings(items) -> dict:
     return out
 
 def _data_args(q, out_default):
-    q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default})')
+    q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default or "runs/run, or runs/KEY with --experiment"})')
     q.add_argument('--data', default=None, metavar='SPEC',
                    help="the data: auto (Fashion-MNIST if installed, else digits), digits, fashion-mnist[:ROOT], folder:PATH, cifar10:ROOT, "
                         "cifar100:ROOT, list:ROOT:TRAIN[:TEST], utkface:PATH, waterbirds:PATH, or an experiment key as KEY:ROOT")
@@ -192,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
     p.add_argument('--version', action='version', version=f'synaug_nb {synaug_nb.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    for name, out, hlp in (('run', 'runs/run', "run the papers' comparison (SYNAuG, feedback-guided, baselines) on your data with the embedded generator"),
+    for name, out, hlp in (('run', None, "run the papers' comparison (SYNAuG, feedback-guided, baselines) on your data with the embedded generator"),
                            ('demo', 'runs/demo', 'the main job: `synaug run` on the embedded default (CPU, offline)')):
         d = sub.add_parser(name, help=hlp)
         _data_args(d, out)
@@ -201,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
                        help='methods to run (default: all of the task): ce balanced_softmax resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug fg_entropy oracle')
         d.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='other DemoConfig settings, e.g. gen_steps=1000 train_steps=800 model=resnet32')
         d.add_argument('--quiet', action='store_true')
+        if name == 'demo': continue
+        d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')
+        d.add_argument('--data-root', default=None, help="--experiment: the folder holding the experiment's data")
+        d.add_argument('--model', default=None, help="--experiment: the diffusers checkpoint folder of its backend (Stable Diffusion or unCLIP)")
+        d.add_argument('--dry-run', action='store_true', help='--experiment: the same run at toy scale on toy files in the real format with a tiny random-weight checkpoint')
+        d.add_argument('--device', default=None, help='--experiment: cuda, cuda:1, cpu (default: CUDA when available)')
+        d.add_argument('--weights', default=None, help="--experiment: torchvision ImageNet weights for experiments that start from them")
     pf = sub.add_parser('profile', help="print the data's imbalance profile (profile.json, profile.html)")
     _data_args(pf, 'runs/profile')
     def common(q, out_default):
@@ -241,18 +249,31 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--finetune-steps', type=int, default=0, help='then fine-tune only the last layer on uniform real data for this many steps')
     tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
+    tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
     return p
+
+def experiment_cmd(a) -> dict:
+    "`synaug run --experiment KEY`: `run_experiment` with the experiment's settings (or its dry run), and its table."
+    from synaug_nb.experiment_runs import run_experiment
+    if a.data or a.dataset: raise DataError("--experiment reads its own data from --data-root; drop --data")
+    if not a.dry_run and not (a.data_root and a.model):
+        raise DataError(f"synaug run --experiment {a.experiment} needs --data-root ROOT and --model CHECKPOINT, or --dry-run")
+    res = run_experiment(a.experiment, a.data_root, a.model, a.out, a.dry_run, a.methods, a.device, progress=not a.quiet,
+                         quiet=a.quiet, seed=a.seed, weights=a.weights)
+    if not a.quiet: print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
+    return res
 
 def main(argv=None) -> int:
     "Entry point of the `synaug` console command."
     p = _parser(); a = p.parse_args(argv)
     if a.command is None: p.print_help(); return 2
     try:
-        if a.command in ('run', 'demo'):
+        if a.command == 'run' and a.experiment: experiment_cmd(a)
+        elif a.command in ('run', 'demo'):
             spec = data_spec(a.data, a.dataset, a.root)
             kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
                       few_below=a.few_below, n_max=a.n_max, **_settings(a.set))
-            run(a.out, spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
+            run(a.out or 'runs/run', spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
         elif a.command == 'profile':
             profile(a.out, data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, test_frac=a.test_frac, generator_data=a.generator_data,
                     image_size=a.image_size, many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, verify=not a.no_verify)

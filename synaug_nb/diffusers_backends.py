@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_diffusers.ipynb #02284c23
 from __future__ import annotations
-import os
+import os, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -26,20 +26,28 @@ def _load_pipeline(cls, path_or_id, dtype=None, device=None, local_files_only:bo
     dtype = dtype or (torch.float16 if device.type == 'cuda' else torch.float32)
     try: pipe = cls.from_pretrained(str(path_or_id), torch_dtype=dtype, local_files_only=local_files_only)
     except (OSError, ValueError) as e: raise DataError(f"cannot load a {cls.__name__} from {str(path_or_id)!r}: {e}") from None
-    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     return pipe.to(device)
+
+def _ddim_unless_kept(pipe, keep:bool, model_id:str=''):
+    "The pipeline's scheduler, or (unless `keep`) a DDIMScheduler from its config, put in its place; and what was swapped ('' if nothing)."
+    from diffusers import DDIMScheduler
+    old = type(pipe.scheduler).__name__
+    if keep or isinstance(pipe.scheduler, DDIMScheduler): return pipe.scheduler, ''
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    swap = f'{old} -> DDIMScheduler'
+    warnings.warn(f"{model_id or 'the pipeline'}: its {old} is replaced by a DDIMScheduler with the same config (the papers' sampler; "
+                  f"recorded in run.json as scheduler_swap); pass keep_scheduler=True to sample with {old}")
+    return pipe.scheduler, swap
 
 class _LatentGenerator(Generator):
     "Shared parts of the latent (VAE) backends."
     needs_prompts = True
-    def _setup(self, pipe, device, model_id, height, width, negative_prompt):
-        from diffusers import DDIMScheduler
+    def _setup(self, pipe, device, model_id, height, width, negative_prompt, keep_scheduler=False):
         self.pipe, self.model_id, self.negative_prompt = pipe, model_id, negative_prompt
         self.device = torch.device(device) if device else pipe.device
         self.dtype = pipe.unet.dtype
         pipe.set_progress_bar_config(disable=True)
-        if not isinstance(pipe.scheduler, DDIMScheduler): pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-        self.scheduler = pipe.scheduler
+        self.scheduler, self.scheduler_swap = _ddim_unless_kept(pipe, keep_scheduler, model_id)
         f = pipe.vae_scale_factor
         self.height = height or pipe.unet.config.sample_size * f; self.width = width or pipe.unet.config.sample_size * f
         if self.height % f or self.width % f: raise DataError(f"height and width must be multiples of {f}; got {self.height}x{self.width}")
@@ -65,8 +73,9 @@ class _LatentGenerator(Generator):
 class SDGenerator(_LatentGenerator):
     "Text-to-image generation with any Stable Diffusion checkpoint (components of a `StableDiffusionPipeline`)."
     backend = 'sd'
-    def __init__(self, pipe, device=None, model_id:str='', height:int|None=None, width:int|None=None, negative_prompt:str=''):
-        self._setup(pipe, device, model_id, height, width, negative_prompt)
+    def __init__(self, pipe, device=None, model_id:str='', height:int|None=None, width:int|None=None, negative_prompt:str='',
+                 keep_scheduler:bool=False):   # sample with the pipeline's own scheduler instead of DDIM (the swap is warned about and recorded)
+        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler)
 
     @classmethod
     def from_pretrained(cls, path_or_id, dtype=None, device=None, local_files_only:bool|None=None, **kw) -> SDGenerator:
@@ -83,8 +92,8 @@ class UnCLIPGenerator(_LatentGenerator):
     "Image + text generation with a Stable unCLIP checkpoint, conditioned on a random real image of each class."
     backend = 'unclip'
     def __init__(self, pipe, real:ImageSet|None=None, dropout:float=0.5, noise_level:int=0, device=None, model_id:str='',
-                 height:int|None=None, width:int|None=None, negative_prompt:str=''):
-        self._setup(pipe, device, model_id, height, width, negative_prompt)
+                 height:int|None=None, width:int|None=None, negative_prompt:str='', keep_scheduler:bool=False):
+        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler)
         if not 0 <= dropout < 1: raise DataError(f"dropout must be in [0, 1); got {dropout!r}")
         max_nl = pipe.image_noising_scheduler.config.num_train_timesteps
         if not isinstance(noise_level, (int, np.integer)) or not 0 <= noise_level < max_nl:

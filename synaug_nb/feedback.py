@@ -173,6 +173,9 @@ def guide(fb:Feedback, out, x, t, scheduler, decode:Callable, labels):
     "Shift the model output `out` at sample `x`, step `t`, so the scheduler's next step raises the criterion; returns (new output, criterion values)."
     if not hasattr(scheduler, 'alphas_cumprod'):
         raise DataError(f"feedback guidance needs a scheduler with alphas_cumprod (DDIM, DDPM, ...); got {type(scheduler).__name__}")
+    if float(getattr(scheduler, 'init_noise_sigma', 1.0)) != 1.0:
+        raise DataError(f"feedback guidance computes x̂0 for variance-preserving samplers (DDIM, DDPM, ...); {type(scheduler).__name__} "
+                        "scales samples by sigma: sample with a DDIMScheduler (the default; don't pass keep_scheduler=True)")
     pt = scheduler.config.prediction_type
     abar = scheduler.alphas_cumprod.to(x.device)[int(t)].to(torch.float32)
     with torch.enable_grad():

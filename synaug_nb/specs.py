@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 from .core import DataError, check_in, to_pil
-from .data import ImageSet
+from .data import ImageSet, FileList
 from .profile import scaled_thresholds
 from .imbalance import longtail_counts, take_per_class, balanced_split, _class_order
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file, find_fashion_mnist
@@ -21,7 +21,7 @@ from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
 # %% auto #0
 __all__ = ['SPEC_KINDS', 'TASKS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind', 'register_kind',
            'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize', 'resize_transform',
-           'image_sizes', 'check_same_size', 'fit_images', 'resolve_auto', 'load_data']
+           'check_same_size', 'fit_images', 'resolve_auto', 'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -141,30 +141,36 @@ def resize_transform(size:int, mode:str='RGB'):
     return T.Compose([T.Lambda(_Convert(mode)), T.Resize(size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(size), T.ToTensor()])
 
 # %% ../nbs/01e_specs.ipynb #89bd350b
-def image_sizes(ds:ImageSet, workers:int|None=None) -> np.ndarray:
-    "`(N, 2)` width and height of every image, from the file headers (no decoding) or the arrays."
-    if ds.images.in_memory: return np.array([ds.image(i).shape[1::-1] for i in range(len(ds))]).reshape(-1, 2)
-    paths = ds.images.paths
-    def size(i):
-        if not paths[i]: return ds.image(i).shape[1::-1]
-        with Image.open(paths[i]) as im: return im.size
-    with ThreadPoolExecutor(workers or min(8, (os.cpu_count() or 1) + 2)) as ex: return np.array(list(ex.map(size, range(len(ds))))).reshape(-1, 2)
+def _header_shape(path, mode) -> tuple|None:
+    from PIL import Image
+    try:
+        with Image.open(path) as im: (w, h), m = im.size, mode or im.mode
+    except Exception: return None                 # unreadable: decoding it names the file
+    return (h, w, 1 if m == 'L' else 3)
 
-def check_same_size(ds:ImageSet) -> tuple:
-    "The one `(width, height)` of all images of `ds`; a `DataError` names two files of different sizes and the fix."
-    sz = image_sizes(ds)
-    if not len(sz): return ()
-    odd = np.flatnonzero((sz != sz[0]).any(1))
-    if len(odd):
-        p, i = ds.images.paths, odd[0]
-        raise DataError(f"{ds.name!r} mixes image sizes: '{p[0] or 0}' is {sz[0][0]}x{sz[0][1]}, '{p[i] or i}' is {sz[i][0]}x{sz[i][1]} "
-                        f"({len(odd)} images differ from the first); pass image_size=N (--image-size N) to resize them")
-    return tuple(int(v) for v in sz[0])
+def check_same_size(ds:ImageSet, workers:int=8) -> tuple|None:
+    "The `(H,W,C)` all images of `ds` share, from array shapes and file headers (threaded, nothing decoded); a `DataError` naming two images of different sizes and the fix otherwise."
+    ims, first = ds.images, {}                    # shape -> first position with it
+    for k, p in enumerate(ims.parts):
+        pos = np.flatnonzero(ims.src == k)
+        if not len(pos): continue
+        if not isinstance(p, FileList): first[p.shape[1:]] = min(first.get(p.shape[1:], len(ims)), int(pos[0])); continue
+        rows, at = np.unique(ims.row[pos], return_index=True)
+        with ThreadPoolExecutor(workers) as ex: shapes = list(ex.map(lambda r: _header_shape(p.paths[r], p.mode), rows))
+        for s, i in zip(shapes, pos[at]):
+            if s is not None: first[s] = min(first.get(s, len(ims)), int(i))
+    if len(first) < 2: return next(iter(first), None)
+    (sa, a), (sb, b) = sorted(first.items(), key=lambda kv: kv[1])[:2]
+    name = lambda i: f"'{ims.take([i]).paths[0]}'" if ims.take([i]).paths[0] else f"in-memory image {i}"
+    size = lambda s: f"{s[1]}x{s[0]} {'grey' if s[2] == 1 else 'RGB'}"
+    raise DataError(f"{ds.name or 'the training set'!r} has images of different sizes: {name(a)} is {size(sa)}, {name(b)} is {size(sb)}; "
+                    "a batch needs one size: load with image_size=N (--image-size N), resize on reading with a transform "
+                    "(ds.with_transform(synaug_nb.specs.resize_transform(size))) or decode once at one size with synaug_nb.specs.materialize(ds, size)")
 
 def fit_images(ds:ImageSet, image_size:int|None=None, mode:str='RGB', in_memory:bool|None=None) -> ImageSet:
     "`ds` under the size policy: resized to `image_size` (else one size required), in memory when small (or as asked), else read through a resize transform."
     if ds.images.in_memory and image_size is None: return ds
-    if image_size is None: w, h = check_same_size(ds)
+    if image_size is None: h, w = (check_same_size(ds) or (1, 1, 1))[:2]
     else: _pos_int(image_size, 'image_size'); w = h = image_size
     nbytes = len(ds) * w * h * (3 if mode == 'RGB' else 1)
     if in_memory or (in_memory is None and nbytes <= MAX_IN_MEMORY): return materialize(ds, image_size, mode)

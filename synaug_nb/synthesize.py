@@ -37,11 +37,15 @@ def _png_bytes(img) -> bytes:
 def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float, feedback:Feedback|None, batch_size:int,
                  world_size:int, prompts:PromptBook|None) -> dict:
     "What defines a run: two runs with equal settings make the same images."
-    return {'plan_fingerprint': plan.fingerprint(), 'plan': plan.to_dict(), 'backend': generator.backend, 'model_id': generator.model_id,
+    s = {'plan_fingerprint': plan.fingerprint(), 'plan': plan.to_dict(), 'backend': generator.backend, 'model_id': generator.model_id,
             'steps': int(steps), 'guidance_scale': float(guidance_scale), 'batch_size': int(batch_size), 'world_size': int(world_size),
             'criterion': None if feedback is None else feedback.name, 'feedback_scale': None if feedback is None else feedback.scale,
             'feedback_every': None if feedback is None else feedback.every,
             'prompts': None if prompts is None else prompts.to_dict() if hasattr(prompts, 'to_dict') else str(prompts)}
+    sch = type(generator.scheduler).__name__ if generator.scheduler is not None else None
+    if sch not in (None, 'DDIMScheduler'): s['scheduler'] = sch          # DDIM, the default, is left out: older folders still resume
+    if getattr(generator, 'scheduler_swap', ''): s['scheduler_swap'] = generator.scheduler_swap
+    return s
 
 def _claim_folder(out:Path, settings:dict):
     "Write run.json, or check that the folder's run.json is this run's; raise (writing nothing) otherwise."

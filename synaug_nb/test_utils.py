@@ -97,15 +97,17 @@ def write_utkface(root, n:int=24, seed:int=0, suffix:str='.jpg.chip.jpg') -> Pat
     return root
 
 # %% ../nbs/00a_test_utils.ipynb #bc3c1f41
-def write_imagenet_lt(root, n_classes:int=3, counts=(6, 3, 1), n_test:int=2, seed:int=0) -> Path:
-    "ImageNet-LT-style layout: `train/<wnid>/*.JPEG`, `val/...` and list files `ImageNet_LT_{train,test}.txt` of `path label` lines."
+def write_imagenet_lt(root, n_classes:int=3, counts=(6, 3, 1), n_test:int=2, seed:int=0,
+                      names=('ImageNet_LT_train.txt', 'ImageNet_LT_test.txt'), # the two list files (Places-LT: 'Places_LT_train.txt', ...)
+                     ) -> Path:
+    "ImageNet-LT-style layout: `train/<wnid>/*.JPEG`, `test/...` and the list files `names` (train, test) of `path label` lines."
     root = Path(root); wnids = [f'n{1440764 + c:08d}' for c in range(n_classes)]
-    for split, cnts in (('train', counts), ('test', [n_test] * n_classes)):
+    for split, cnts, fn in (('train', counts, names[0]), ('test', [n_test] * n_classes, names[1])):
         lines = []
         for c, k in enumerate(cnts):
             (root/split/wnids[c]).mkdir(parents=True, exist_ok=True)
             for i, im in enumerate(toy_images([c] * k, 20, 3, seed=seed + c)):
                 rel = f'{split}/{wnids[c]}/{wnids[c]}_{i}.JPEG'
                 Image.fromarray(im).save(root/rel, format='JPEG'); lines.append(f'{rel} {c}')
-        (root/f'ImageNet_LT_{split}.txt').write_text('\n'.join(lines) + '\n')
+        (root/fn).write_text('\n'.join(lines) + '\n')
     return root

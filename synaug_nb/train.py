@@ -17,12 +17,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import DataError, check_in, default_device, atomic_write
 from .data import ImageSet, FileList
+from .specs import check_same_size
 from .imbalance import balanced_split
 from .models import state_mismatch
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss',
-           'mixup', 'cutmix', 'default_workers', 'check_same_size', 'Batches', 'Learner', 'finetune_last_layer']
+           'mixup', 'cutmix', 'default_workers', 'Batches', 'Learner', 'finetune_last_layer']
 
 # %% ../nbs/08_train.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
@@ -146,33 +147,6 @@ def default_workers() -> int:
     except AttributeError: n = os.cpu_count() or 1
     return min(4, n)
 
-# %% ../nbs/08_train.ipynb #9e136083
-def _header_shape(path, mode) -> tuple|None:
-    from PIL import Image
-    try:
-        with Image.open(path) as im: (w, h), m = im.size, mode or im.mode
-    except Exception: return None                 # unreadable: decoding it names the file
-    return (h, w, 1 if m == 'L' else 3)
-
-def check_same_size(ds:ImageSet, workers:int=8) -> tuple|None:
-    "The `(H,W,C)` all images of `ds` share, from array shapes and file headers (threaded, nothing decoded); a `DataError` naming two images of different sizes and the fix otherwise."
-    ims, first = ds.images, {}                    # shape -> first position with it
-    for k, p in enumerate(ims.parts):
-        pos = np.flatnonzero(ims.src == k)
-        if not len(pos): continue
-        if not isinstance(p, FileList): first[p.shape[1:]] = min(first.get(p.shape[1:], len(ims)), int(pos[0])); continue
-        rows, at = np.unique(ims.row[pos], return_index=True)
-        with ThreadPoolExecutor(workers) as ex: shapes = list(ex.map(lambda r: _header_shape(p.paths[r], p.mode), rows))
-        for s, i in zip(shapes, pos[at]):
-            if s is not None: first[s] = min(first.get(s, len(ims)), int(i))
-    if len(first) < 2: return next(iter(first), None)
-    (sa, a), (sb, b) = sorted(first.items(), key=lambda kv: kv[1])[:2]
-    name = lambda i: f"'{ims.take([i]).paths[0]}'" if ims.take([i]).paths[0] else f"in-memory image {i}"
-    size = lambda s: f"{s[1]}x{s[0]} {'grey' if s[2] == 1 else 'RGB'}"
-    raise DataError(f"{ds.name or 'the training set'!r} has images of different sizes: {name(a)} is {size(sa)}, {name(b)} is {size(sb)}; "
-                    "a batch needs one size: resize on reading with a transform (ds.with_transform(synaug_nb.experiments.resize_transform(size))) "
-                    "or decode once at one size with synaug_nb.experiments.materialize(ds, size)")
-
 # %% ../nbs/08_train.ipynb #c0eb659a
 @contextmanager
 def _seeded(*key):
@@ -198,7 +172,7 @@ def _collate(xs):
         shapes = sorted({tuple(x.shape) for x in xs})
         if len(shapes) < 2: raise
         raise DataError(f"the transform made images of different shapes {shapes[:3]} in one batch; make it end at one size "
-                        "(e.g. synaug_nb.experiments.resize_transform(size))") from None
+                        "(e.g. synaug_nb.specs.resize_transform(size))") from None
 
 class _Draws:
     "The loader's `batch_sampler`: steps `start`..`stop`-1 drawn from `sampler` in the main process, each draw's prior generator state kept until consumed."
@@ -293,7 +267,8 @@ class Learner:
 
     def _setup(self, steps, params):
         opt = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.wd, nesterov=True)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=max(steps, 1), pct_start=0.25)
+        if steps <= 4: sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)   # too short for a one-cycle warm-up (OneCycleLR divides by zero at 4)
+        else: sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.25)
         return opt, sched
 
     def fit(self, steps:int, ckpt=None, save_every:int=200, resume:bool=False, progress:bool=True, params=None,

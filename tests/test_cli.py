@@ -82,7 +82,7 @@ def test_bad_demo_input_is_named_and_loses_nothing(synaug_cmd, tmp_path):
 
 def test_bad_choice_and_missing_data(synaug_cmd, tmp_path):
     r = run(synaug_cmd, 'demo', '--dataset', 'mnist')
-    assert r.returncode == 2 and "invalid choice: 'mnist'" in r.stderr
+    assert r.returncode == 1 and "unknown data spec kind 'mnist'" in r.stderr and 'folder:PATH' in r.stderr and 'Traceback' not in r.stderr
     r = run(synaug_cmd, 'demo', '--dataset', 'fashion-mnist', '--root', str(tmp_path/'nowhere'), '--out', str(tmp_path/'o'))
     assert r.returncode == 1 and 'nowhere' in r.stderr and 'not found' in r.stderr
 

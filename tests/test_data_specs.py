@@ -63,7 +63,7 @@ def test_utkface_and_waterbirds_are_group_tasks(synaug_cmd, tmp_path):
     (None, 'list:/tmp', 'list:ROOT:TRAIN[:TEST]'),
     ('no_test_image', 'folder:{}', "missing: ['b']"),
     ('one_class', 'folder:{}', 'at least two'),
-    ('mixed', 'folder:{}', 'mixes image sizes'),
+    ('mixed', 'folder:{}', 'different sizes'),
 ])
 def test_wrong_specs_fail_before_any_work(synaug_cmd, tmp_path, make, spec, msg):
     d = tmp_path/'d'
