@@ -21,7 +21,7 @@ from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
 # %% auto #0
 __all__ = ['SPEC_KINDS', 'TASKS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind', 'register_kind',
            'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize', 'resize_transform',
-           'check_same_size', 'fit_images', 'resolve_auto', 'load_data']
+           'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset', 'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -239,6 +239,37 @@ for _k in (SpecKind('auto', 'auto[:ROOT]', 'Fashion-MNIST if its idx files are f
            SpecKind('utkface', 'utkface:PATH', 'UTKFace images named age_gender_race_date.jpg: class gender, group race', _utkface, task='fairness', groups=True),
            SpecKind('waterbirds', 'waterbirds:PATH', 'Waterbirds metadata.csv and images: class bird, group background', _waterbirds, task='spurious', groups=True)):
     register_kind(_k)
+
+# %% ../nbs/01e_specs.ipynb #e745d27c
+def _as_uint8(x) -> np.ndarray:
+    "A PIL image, array or tensor (CHW float in [0, 1] or uint8, or HWC) as a uint8 `(H,W,C)` array."
+    import torch
+    if isinstance(x, Image.Image): a = np.asarray(x.convert('RGB') if x.mode not in ('L', 'RGB') else x)
+    elif isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        if t.ndim == 3 and t.shape[0] in (1, 3): t = t.permute(1, 2, 0)
+        a = (t.float().clamp(0, 1) * 255).round().to(torch.uint8).numpy() if t.is_floating_point() else t.numpy()
+    else: a = np.asarray(x)
+    if a.dtype != np.uint8: raise DataError(f"images must be PIL images, uint8 arrays or float tensors in [0, 1]; got an array of {a.dtype}")
+    return a if a.ndim == 3 else a[..., None]
+
+def from_dataset(ds, classes=None, name:str|None=None, mode:str|None='RGB') -> ImageSet:
+    "An `ImageSet` of a torch `Dataset` yielding `(image, label)`: torchvision folder datasets by their file list (lazily), others read into memory."
+    classes = list(classes if classes is not None else getattr(ds, 'classes', []) or [])
+    samples = getattr(ds, 'samples', None)
+    if samples is not None and all(isinstance(p, (str, Path)) for p, _ in samples[:5]):     # ImageFolder / DatasetFolder: files, not decoded
+        paths, labels = [p for p, _ in samples], np.array([l for _, l in samples], np.int64)
+        images = FileList(paths, mode)
+    else:
+        items = [ds[i] for i in range(len(ds))]
+        if items and not (isinstance(items[0], (tuple, list)) and len(items[0]) >= 2):
+            raise DataError(f"from_dataset needs a Dataset yielding (image, label); item 0 is a {type(items[0]).__name__}")
+        arrs = [_as_uint8(x) for x, *_ in items]; labels = np.array([int(y) for _, y, *_ in items], np.int64)
+        shapes = sorted({a.shape for a in arrs})
+        if len(shapes) > 1: raise DataError(f"the dataset's images have different shapes {shapes[:3]}; give it a transform that resizes them")
+        images = np.stack(arrs) if arrs else np.zeros((0, 1, 1, 1), np.uint8)
+    if not classes: classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
+    return ImageSet(images, labels, classes, name=name or type(ds).__name__)
 
 # %% ../nbs/01e_specs.ipynb #f3b819c1
 MIN_GENERATOR_PER_CLASS = 10   # a disjoint hold-out for the generator needs at least this many images of every class
