@@ -205,7 +205,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == 'demo': continue
         d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')
         d.add_argument('--data-root', default=None, help="--experiment: the folder holding the experiment's data")
-        d.add_argument('--model', default=None, help="--experiment: the diffusers checkpoint folder of its backend (Stable Diffusion or unCLIP)")
+        d.add_argument('--backend', default='pixel', choices=['pixel', 'sd', 'unclip'], help='the generator: the embedded one (pixel), Stable Diffusion (sd) or unCLIP (unclip) from --model')
+        d.add_argument('--model', default=None, help="the generator checkpoint: a diffusers folder (sd, unclip, --experiment) or a saved embedded generator (pixel)")
+        d.add_argument('--resolution', type=int, default=None, help="sd / unclip output size (default: the checkpoint's); resized to the real images")
+        d.add_argument('--embed-dropout', type=float, default=0.5, help='unclip: image-embedding dropout')
         d.add_argument('--dry-run', action='store_true', help='--experiment: the same run at toy scale on toy files in the real format with a tiny random-weight checkpoint')
         d.add_argument('--device', default=None, help='--experiment: cuda, cuda:1, cpu (default: CUDA when available)')
         d.add_argument('--weights', default=None, help="--experiment: torchvision ImageNet weights for experiments that start from them")
@@ -273,6 +276,7 @@ def main(argv=None) -> int:
             spec = data_spec(a.data, a.dataset, a.root)
             kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
                       few_below=a.few_below, n_max=a.n_max, **_settings(a.set))
+            if a.command == 'run': kw.update(backend=a.backend, generator_model=a.model, resolution=a.resolution, embed_dropout=a.embed_dropout)
             run(a.out or 'runs/run', spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
         elif a.command == 'profile':
             profile(a.out, data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, test_frac=a.test_frac, generator_data=a.generator_data,

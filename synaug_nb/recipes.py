@@ -15,7 +15,8 @@ from .core import DataError, check_in, set_seed, image_grid, atomic_write
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
-from .specs import load_data, parse_spec, spec_kinds, resolve_auto
+from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
+from .prompts import default_book
 from .plan import Plan, uniformize
 from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
 from .feedback import Feedback, ClassifierView
@@ -57,7 +58,11 @@ class DemoConfig:
     image_size: int|None = None         # resize images read from files (short side, centre crop); None: one size required
     many_above: float|None = None       # Many: classes with more training images (None: the convention for the data)
     few_below: float|None = None        # Few: classes with fewer training images
-    # the embedded generator
+    # the generator: the embedded one (trained here, or a saved folder), or a diffusers checkpoint
+    backend: str = 'pixel'              # 'pixel' (embedded), 'sd' (Stable Diffusion, text) or 'unclip' (image + text)
+    generator_model: str|None = None    # sd / unclip: the diffusers checkpoint folder; pixel: a saved embedded generator (default: train one)
+    resolution: int|None = None         # sd / unclip output size (default: the checkpoint's); images are resized to the real ones
+    embed_dropout: float = 0.5          # unclip: image-embedding dropout
     gen_steps: int = 500
     gen_batch_size: int = 64
     gen_widths: tuple = (16, 32, 64)
@@ -89,6 +94,10 @@ class DemoConfig:
         self.task = check_in(self.task or spec_kinds()[s.kind].task, ('longtail', 'spurious', 'fairness'), 'task')
         if self.imbalance_factor is None and s.kind in ('fashion-mnist', 'digits'): self.imbalance_factor = 100 if s.kind == 'fashion-mnist' else 10
         self._methods_given = self.methods is not None
+        check_in(self.backend, ('pixel', 'sd', 'unclip'), 'backend')
+        if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
+        if self.resolution is not None: _pos_int(self.resolution, 'resolution')
+        if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         check_in(self.embed, ('umap', 'pca'), 'embed'); check_in(self.feedback_criterion, ('loss', 'entropy', 'hardness'), 'feedback_criterion')
         if self.imbalance_factor is not None and (isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1):
             raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {self.imbalance_factor!r}")
@@ -135,8 +144,14 @@ def _gen_key(cfg:DemoConfig) -> dict:
     extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max')   # they decide which real images the generator's data leaves
     return {**key, **{k: d[k] for k in extra + ('generator_data', 'image_size') if d[k] is not None}}
 
-def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False) -> PixelGenerator:
-    "The embedded generator of this benchmark: loaded from `out/generator` when it was trained with these settings, else trained and saved there."
+def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
+    "The generator of `cfg`: a diffusers checkpoint (sd / unclip), a saved embedded one, or the embedded one of this benchmark (loaded from `out/generator` when trained with these settings, else trained and saved there)."
+    if cfg.backend != 'pixel':
+        from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
+        kw = dict(height=cfg.resolution, width=cfg.resolution)
+        if cfg.backend == 'sd': return SDGenerator.from_pretrained(cfg.generator_model, **kw)
+        return UnCLIPGenerator.from_pretrained(cfg.generator_model, real=bench.train, dropout=cfg.embed_dropout, **kw)
+    if cfg.generator_model: return PixelGenerator.from_pretrained(cfg.generator_model, device='cpu')
     folder, key = Path(out)/'generator', _gen_key(cfg)
     cond = 'class' if cfg.task == 'longtail' else 'cell'
     mid = 'embedded:' + '-'.join(f'{v}' for v in key.values()).replace(' ', '')
@@ -159,17 +174,23 @@ def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
     return uniformize(tr, 'cell', target=fill, seed=cfg.seed)
 
 # %% ../nbs/12_recipes.ipynb #ea4ef9ed
-def demo_synthetic(plan:Plan, gen:PixelGenerator, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False) -> ImageSet:
-    "Run `plan` into `out/synthetic/plain` (or, with a `judge`, feedback-guided into `out/synthetic/fg_<criterion>`), resuming what is there; the images as a set."
+def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None) -> ImageSet:
+    "Run `plan` into `out/synthetic/plain` (or, with a `judge`, feedback-guided into `out/synthetic/fg_<criterion>`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
     fb, name = None, 'plain'
+    shape = like.images[0].shape if like is not None and len(like) else None
+    if shape is not None and shape[0] != shape[1]: raise DataError(f"the real images are {shape[1]}x{shape[0]}; synthetic images are square: pass image_size= (--image-size) to make the real ones square")
     if judge is not None:
         j = copy.deepcopy(judge).cpu().eval()
-        fb = Feedback(ClassifierView(j, size=gen.model.size), cfg.feedback_criterion, scale=cfg.feedback_scale, every=cfg.feedback_every)
+        size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
+        fb = Feedback(ClassifierView(j, size=size, channels=ch), cfg.feedback_criterion, scale=cfg.feedback_scale, every=cfg.feedback_every)
         name = f'fg_{cfg.feedback_criterion}'
     folder = Path(out)/'synthetic'/name
-    synthesize(plan, gen, folder, steps=cfg.ddim_steps, guidance_scale=cfg.guidance_scale, feedback=fb,
-               batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress)
-    return load_synthetic(folder)
+    synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, steps=cfg.ddim_steps,
+               guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress)
+    syn = load_synthetic(folder)
+    if shape is not None and len(syn) and syn.images[0].shape != shape:
+        syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)
+    return syn
 
 # %% ../nbs/12_recipes.ipynb #a406f8cb
 def check_synthetic(real:ImageSet, synthetic:ImageSet) -> ImageSet:
@@ -266,9 +287,10 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
     plan = demo_plan(bench, cfg)
     if need_plain or need_fg:
         gen = demo_generator(bench, cfg, out, progress)
-        clock('generator', f"embedded generator ready ({sum(p.numel() for p in gen.model.unet.parameters()):,} parameters, {cfg.gen_steps} steps on the hold-out)")
+        clock('generator', f"embedded generator ready ({sum(p.numel() for p in gen.model.unet.parameters()):,} parameters, {cfg.gen_steps} steps on the hold-out)"
+              if cfg.backend == 'pixel' and not cfg.generator_model else f"{cfg.backend} generator ready ({gen.model_id})")
     if need_plain:
-        synthetic['plain'] = demo_synthetic(plan, gen, cfg, out, progress=progress)
+        synthetic['plain'] = demo_synthetic(plan, gen, cfg, out, progress=progress, like=tr)
         clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} DDIM steps, guidance {cfg.guidance_scale:g})")
     cache = {}
     def run(name):
@@ -281,10 +303,13 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         run(name)
     if need_fg:
         judge = models.get('ce') or train_method('ce', bench, cfg, progress=progress)
-        synthetic['fg'] = demo_synthetic(plan, gen, cfg, out, judge=judge, progress=progress)
+        synthetic['fg'] = demo_synthetic(plan, gen, cfg, out, judge=judge, progress=progress, like=tr)
         clock('synthesis_fg', f"feedback-guided: {plan.total} images ({cfg.feedback_criterion}, scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
         run('fg_entropy')
-    diag = demo_diagnostics(bench, cfg, models, synthetic)
+    try: diag = demo_diagnostics(bench, cfg, models, synthetic)
+    except DataError as e:   # an optional diagnostic never costs the run its results
+        diag = None; notes.append(f"no domain-gap diagnostics: {e}")
+        if not quiet: print(f"           {notes[-1]}")
     if diag: clock('diagnostics', f"domain probe (real vs synthetic, linear, held out): {diag['probe'].accuracy:.1f}% (50% = no gap)")
     res = {'dataset': cfg.dataset, 'task': cfg.task, 'imbalance_factor': (cfg.imbalance_factor or round(float(tr.counts().max() / tr.counts().min()), 2)) if longtail else None, 'seed': cfg.seed,
            'methods': {m: method_scores(reports[m], cfg.task) for m in methods},
