@@ -39,15 +39,13 @@ def results_table(res:dict) -> str:
 def run(out='runs/run', data:str='auto', task:str|None=None, imbalance_factor:float|None=None, seed:int=0, quick:bool=False,
         methods=None, quiet:bool=False, **settings) -> dict:
     "Run the papers' comparison (`run_demo`) on the data named by the spec `data`, print its table; `settings` are `DemoConfig` fields."
-    from synaug_nb.recipes import DemoConfig, run_demo, gap_closed
+    from synaug_nb.recipes import DemoConfig, run_demo, summary_lines
     kw = dict(dataset=data_spec(data), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods, **settings)
     cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)
     res = run_demo(cfg, out, quiet=quiet)
     if not quiet:
         print(); print(results_table(res))
-        for m in ('synaug', 'fg_entropy'):
-            g = gap_closed(res['methods'], m) if cfg.task == 'longtail' else None
-            if g is not None: print(f"{m} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy")
+        for line in summary_lines(res): print(line)
         if res['domain_probe_accuracy'] is not None: print(f"domain probe accuracy {res['domain_probe_accuracy']}% (50% = no real/synthetic gap); ", end='')
         print(f"{res['seconds']:.0f} s in all")
     return res
@@ -199,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
         _data_args(d, out)
         d.add_argument('--quick', action='store_true', help='a minutes-long smoke run (few steps everywhere)')
         d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
-                       help='methods to run (default: all of the task): ce balanced_softmax resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug fg_entropy oracle')
+                       help='methods to run (default: all of the task but fg_loss and fg_hardness): ce balanced_softmax ce_finetune resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug ldm fg_loss fg_entropy fg_hardness oracle')
         d.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='other DemoConfig settings, e.g. gen_steps=1000 train_steps=800 model=resnet32')
         d.add_argument('--quiet', action='store_true')
         if name == 'demo': continue

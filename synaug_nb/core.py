@@ -11,8 +11,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['DataError', 'check_in', 'set_seed', 'default_device', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'atomic_write',
-           'image_grid']
+__all__ = ['DataError', 'check_in', 'set_seed', 'default_device', 'share_cores', 'as_hwc', 'to_tensor', 'to_pil', 'load_image',
+           'atomic_write', 'image_grid']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -38,6 +38,18 @@ def default_device(prefer:str|None=None) -> torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #6f040151
+def share_cores(processes:int) -> int:
+    "Set torch's CPU threads to this process's share of the cores when `processes` run at once (at least one); returns it."
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise DataError(f"processes must be a positive integer; got {processes!r}")
+    n = max(1, (os.cpu_count() or 1) // processes)
+    torch.set_num_threads(n)
+    return n
+
+if os.environ.get('IN_TEST') == '1' and 'OMP_NUM_THREADS' not in os.environ:
+    share_cores(min(os.cpu_count() or 1, 8))      # nbdev_test's worker count
 
 # %% ../nbs/00_core.ipynb #9de89b8c
 def as_hwc(x) -> np.ndarray:

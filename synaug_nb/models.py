@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from .core import DataError, check_in, atomic_write
 
 # %% auto #0
-__all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'Classifier', 'ZeroPadShortcut',
-           'BasicBlock', 'resnet32', 'state_mismatch', 'read_state_dict', 'torchvision_resnet', 'small_cnn',
-           'build_model', 'save_model', 'load_model']
+__all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear', 'Classifier',
+           'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'read_state_dict', 'torchvision_resnet',
+           'small_cnn', 'build_model', 'head_of', 'save_model', 'load_model']
 
 # %% ../nbs/07_models.ipynb #4fba32f2
 def _is_bn(m) -> bool: return isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -23,6 +23,15 @@ def _is_bn(m) -> bool: return isinstance(m, nn.modules.batchnorm._BatchNorm)
 def n_params(module:nn.Module, trainable:bool=False) -> int:
     "Number of parameters of `module` (only those with `requires_grad` if `trainable`)."
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)
+
+@torch.no_grad()
+def init_linear(lin:nn.Linear, seed:int|None=None) -> nn.Linear:
+    "Re-initialise `lin` as a fresh `nn.Linear` does (uniform in ±1/sqrt(in_features)); with `seed`, the same values on any device."
+    g = None if seed is None else torch.Generator().manual_seed(seed)
+    b = 1 / math.sqrt(lin.in_features)
+    for p in (lin.weight, lin.bias):
+        if p is not None: p.copy_(torch.empty(p.shape).uniform_(-b, b, generator=g))
+    return lin
 
 class Classifier(nn.Module):
     "An image classifier split into `features` (images -> `(B, D)`) and `head`, the last linear layer (`D` -> `n_classes`)."
@@ -63,11 +72,7 @@ class Classifier(nn.Module):
     @torch.no_grad()
     def reset_head(self, seed:int|None=None):
         "Re-initialise the head as a fresh `nn.Linear` does (uniform in ±1/sqrt(D)); with `seed`, the same values on any device."
-        g = None if seed is None else torch.Generator().manual_seed(seed)
-        b = 1 / math.sqrt(self.n_features)
-        for p in (self.head.weight, self.head.bias):
-            if p is not None: p.copy_(torch.empty(p.shape).uniform_(-b, b, generator=g))
-        return self
+        init_linear(self.head, seed); return self
 
     @torch.no_grad()
     def embed(self, x) -> torch.Tensor:
@@ -221,31 +226,55 @@ def _ckpt_paths(path) -> tuple[Path, Path]:
     if p.suffix in ('.safetensors', '.json'): p = p.with_suffix('')
     return p.with_name(p.name + '.safetensors'), p.with_name(p.name + '.json')
 
-def save_model(model:Classifier, path) -> Path:
-    "Write `model`'s weights to `path` (.safetensors) and how to rebuild it to a JSON sidecar beside it; returns the weights' path."
-    if not isinstance(model, Classifier) or not model.config:
-        raise DataError(f"save_model needs a Classifier made by build_model, resnet32, torchvision_resnet or small_cnn (they record how to rebuild it); got {type(model).__name__}")
+def head_of(model:nn.Module) -> nn.Linear:
+    "The classification head of `model`: `model.head` of a `Classifier`, else its last `nn.Linear` module."
+    if isinstance(model, Classifier): return model.head
+    if not isinstance(model, nn.Module): raise DataError(f"expected a torch nn.Module; got {type(model).__name__}")
+    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer; its last nn.Linear is taken as the classification head")
+    return lin[-1]
+
+def save_model(model:nn.Module, path) -> Path:
+    """Write `model`'s weights to `path` (.safetensors) and a JSON sidecar beside it; returns the weights' path.
+    A `Classifier` from the builders records how to rebuild it; any other module records its class and head size
+    (`load_model(path, into=module)` loads it back)."""
+    if not isinstance(model, nn.Module): raise DataError(f"save_model needs a torch nn.Module; got {type(model).__name__}")
     from safetensors.torch import save
     wp, jp = _ckpt_paths(path)
-    cfg = dict(model.config, kwargs={k: v for k, v in model.config.get('kwargs', {}).items() if k != 'weights_path'})   # the checkpoint holds the weights
-    atomic_write(wp, save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, metadata={'format': CHECKPOINT_FORMAT}))
+    if isinstance(model, Classifier) and model.config:
+        cfg = dict(model.config, kwargs={k: v for k, v in model.config.get('kwargs', {}).items() if k != 'weights_path'})   # the checkpoint holds the weights
+    else:
+        head = head_of(model)
+        cfg = {'module': f"{type(model).__module__}.{type(model).__qualname__}", 'n_classes': head.out_features, 'n_features': head.in_features}
+    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(wp, save(sd, metadata={'format': CHECKPOINT_FORMAT}))
     atomic_write(jp, json.dumps({'format': CHECKPOINT_FORMAT, **cfg}, indent=1))
     return wp
 
-def load_model(path, device=None) -> Classifier:
-    "The `Classifier` written by `save_model` at `path` (the .safetensors or .json file, or their common stem), on `device` (default CPU)."
+def load_model(path, device=None, into:nn.Module|None=None) -> nn.Module:
+    """The model written by `save_model` at `path` (the .safetensors or .json file, or their common stem), on `device` (default CPU).
+    A builders' `Classifier` is rebuilt from its sidecar; with `into`, the weights are loaded into that module instead
+    (needed for any other module; its keys and shapes must match)."""
     wp, jp = _ckpt_paths(path)
     for p, what in ((wp, 'weights'), (jp, 'sidecar (written by save_model beside the weights)')):
         if not p.is_file(): raise DataError(f"model {what} not found: '{p}'")
     try: cfg = json.loads(jp.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"cannot parse model sidecar '{jp}': {e}") from None
-    missing = [k for k in ('name', 'n_classes', 'in_channels') if k not in (cfg if isinstance(cfg, dict) else {})]
-    if missing: raise DataError(f"model sidecar '{jp}' lacks {', '.join(missing)}")
-    model = build_model(cfg['name'], cfg['n_classes'], cfg['in_channels'], **cfg.get('kwargs', {}))
+    if not isinstance(cfg, dict): raise DataError(f"model sidecar '{jp}' is not a JSON object")
+    if into is not None:
+        if not isinstance(into, nn.Module): raise DataError(f"into= must be a torch nn.Module; got {type(into).__name__}")
+        model, what = into, type(into).__name__
+    elif 'module' in cfg and 'name' not in cfg:
+        raise DataError(f"'{jp}' holds the weights of a {cfg['module']}, which synaug_nb cannot rebuild; build one and pass it as into=")
+    else:
+        missing = [k for k in ('name', 'n_classes', 'in_channels') if k not in cfg]
+        if missing: raise DataError(f"model sidecar '{jp}' lacks {', '.join(missing)}")
+        model, what = build_model(cfg['name'], cfg['n_classes'], cfg['in_channels'], **cfg.get('kwargs', {})), f"{cfg['name']} its sidecar describes"
     from safetensors.torch import load_file
     try: sd = load_file(str(wp))
     except Exception as e: raise DataError(f"cannot read model weights '{wp}': {type(e).__name__}: {str(e)[:200]}") from None
     bad = state_mismatch(model.state_dict(), sd)
-    if bad: raise DataError(f"weights '{wp}' do not fit the {cfg['name']} its sidecar describes: {'; '.join(bad)}")
+    if bad: raise DataError(f"weights '{wp}' do not fit the {what}: {'; '.join(bad)}")
     model.load_state_dict(sd)
     return model.to(device) if device is not None else model
+

@@ -19,7 +19,7 @@ from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
 from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
-from .feedback import Feedback, ClassifierView
+from .feedback import Feedback, ClassifierView, class_stats
 from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model
 from .train import Learner, finetune_last_layer
@@ -27,14 +27,18 @@ from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHODS', 'GROUP_METHODS', 'SYNTHETIC_METHODS', 'DemoConfig', 'demo_benchmark', 'demo_generator',
-           'demo_plan', 'demo_synthetic', 'check_synthetic', 'oracle_set', 'train_method', 'method_scores', 'run_demo',
-           'demo_diagnostics', 'gap_closed', 'write_report']
+__all__ = ['FEEDBACK_METHODS', 'LONGTAIL_METHODS', 'GROUP_METHODS', 'OPTIONAL_METHODS', 'SYNTHETIC_METHODS', 'DemoConfig',
+           'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'check_synthetic', 'oracle_set',
+           'train_method', 'method_scores', 'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines',
+           'write_report']
 
 # %% ../nbs/12_recipes.ipynb #d1ece72f
-LONGTAIL_METHODS = ('ce', 'balanced_softmax', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'fg_entropy', 'oracle')
-GROUP_METHODS = ('ce', 'resample', 'group_dro', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'fg_entropy', 'oracle')
-SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'fg_entropy')
+FEEDBACK_METHODS = ('fg_loss', 'fg_entropy', 'fg_hardness')   # the criterion is in the name
+LONGTAIL_METHODS = ('ce', 'balanced_softmax', 'ce_finetune', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug',
+                    'ldm', *FEEDBACK_METHODS, 'oracle')
+GROUP_METHODS = ('ce', 'resample', 'group_dro', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'oracle')
+OPTIONAL_METHODS = ('fg_loss', 'fg_hardness')   # run only when named: each costs one more guided synthesis
+SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS)
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 def _pos_int(v, what):
@@ -51,7 +55,7 @@ class DemoConfig:
     imbalance_factor: float|None = None # largest / smallest class (longtail; default 100 for Fashion-MNIST and CIFAR, 10 for digits' 90-image classes; folders as they are)
     seed: int = 0
     n_max: int|None = None              # images in the largest class (longtail; default: the benchmark's)
-    methods: tuple|None = None          # default: all methods of the task
+    methods: tuple|None = None          # default: the task's methods but OPTIONAL_METHODS
     # data read from files (see `load_data`)
     test_frac: float = 0.2              # share of each class held out for test when the data has no test split
     generator_data: str|None = None     # the generator's data: None (the data's default), 'train', or a data spec
@@ -71,7 +75,6 @@ class DemoConfig:
     guidance_scale: float = 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
-    feedback_criterion: str = 'entropy'
     feedback_scale: float = 0.1
     feedback_every: int = 2
     # the classifier
@@ -98,7 +101,7 @@ class DemoConfig:
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
         if self.resolution is not None: _pos_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
-        check_in(self.embed, ('umap', 'pca'), 'embed'); check_in(self.feedback_criterion, ('loss', 'entropy', 'hardness'), 'feedback_criterion')
+        check_in(self.embed, ('umap', 'pca'), 'embed')
         if self.imbalance_factor is not None and (isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1):
             raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {self.imbalance_factor!r}")
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
@@ -111,19 +114,23 @@ class DemoConfig:
         for k in ('many_above', 'few_below'):
             if getattr(self, k) is not None: _nonneg(getattr(self, k), k)
         valid = self.all_methods
-        self.methods = tuple(valid if self.methods is None else self.methods)
+        self.methods = tuple(self.default_methods if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
         self.gen_widths = tuple(self.gen_widths)
 
     @property
     def all_methods(self) -> tuple: return LONGTAIL_METHODS if self.task == 'longtail' else GROUP_METHODS
+    @property
+    def default_methods(self) -> tuple: return tuple(m for m in self.all_methods if m not in OPTIONAL_METHODS)
 
     @classmethod
     def quick(cls, **kw) -> DemoConfig:
         "A minutes-long smoke run: few generator and classifier steps, 4 DDIM steps, a PCA map."
+        s = parse_spec(kw.get('dataset', DemoConfig.dataset))
+        fmnist = s.kind == 'fashion-mnist' or (s.kind == 'auto' and resolve_auto(*s.args).startswith('fashion-mnist'))
         q = dict(gen_steps=60, gen_batch_size=32, ddim_steps=4, train_steps=60, ft_steps=10, retrain_steps=20, embed='pca',
-                 max_points=1000, n_max=100 if str(kw.get('dataset', 'fashion-mnist')).split(':')[0] == 'fashion-mnist' else None)
-        return cls(**{**q, **kw})
+                 max_points=1000, n_max=100 if fmnist else None)
+        return cls(**{**q, **{k: v for k, v in kw.items() if not (k in q and v is None)}})   # None: the quick value
 
     def to_dict(self) -> dict: return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
 
@@ -142,6 +149,7 @@ def _gen_key(cfg:DemoConfig) -> dict:
     d = cfg.to_dict(); key = {k: d[k] for k in ('dataset', 'task', 'seed', 'gen_steps', 'gen_batch_size', 'gen_widths')}
     builtin = parse_spec(cfg.dataset).kind in ('fashion-mnist', 'digits')
     extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max')   # they decide which real images the generator's data leaves
+    if cfg.task != 'longtail': key['cell_embed'] = 'sum'   # class and group vectors summed (a cached joint-label generator is not reused)
     return {**key, **{k: d[k] for k in extra + ('generator_data', 'image_size') if d[k] is not None}}
 
 def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
@@ -174,16 +182,21 @@ def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
     return uniformize(tr, 'cell', target=fill, seed=cfg.seed)
 
 # %% ../nbs/12_recipes.ipynb #ea4ef9ed
-def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None) -> ImageSet:
-    "Run `plan` into `out/synthetic/plain` (or, with a `judge`, feedback-guided into `out/synthetic/fg_<criterion>`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
+def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None,
+                   criterion:str='entropy') -> ImageSet:
+    "Run `plan` into `out/synthetic/plain` (or, with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
     fb, name = None, 'plain'
     shape = like.images[0].shape if like is not None and len(like) else None
     if shape is not None and shape[0] != shape[1]: raise DataError(f"the real images are {shape[1]}x{shape[0]}; synthetic images are square: pass image_size= (--image-size) to make the real ones square")
     if judge is not None:
         j = copy.deepcopy(judge).cpu().eval()
         size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
-        fb = Feedback(ClassifierView(j, size=size, channels=ch), cfg.feedback_criterion, scale=cfg.feedback_scale, every=cfg.feedback_every)
-        name = f'fg_{cfg.feedback_criterion}'
+        check_in(criterion, ('loss', 'entropy', 'hardness'), 'criterion')
+        view = ClassifierView(j, size=size, channels=ch)
+        if criterion == 'hardness' and like is None: raise DataError("criterion 'hardness' needs the real training set: pass like=")
+        stats = class_stats(view, like) if criterion == 'hardness' else None
+        fb = Feedback(view, criterion, scale=cfg.feedback_scale, every=cfg.feedback_every, stats=stats)
+        name = f'fg_{criterion}'
     folder = Path(out)/'synthetic'/name
     synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, steps=cfg.ddim_steps,
                guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress)
@@ -229,19 +242,22 @@ def oracle_set(bench:Benchmark, cfg:DemoConfig) -> ImageSet:
     return balanced_split(bench.holdout, min(n, int(have)), seed=cfg.seed, by=by)[0]
 
 def train_method(name:str, bench:Benchmark, cfg:DemoConfig, synthetic:dict|None=None, cache:dict|None=None, progress:bool=False) -> Classifier:
-    "The classifier of method `name`; `synthetic` maps 'plain' / 'fg' to synthetic sets, `cache` shares the Mixup network between rows."
+    "The classifier of method `name`; `synthetic` maps 'plain' and 'fg_<criterion>' to synthetic sets, `cache` shares the `ce` and Mixup networks between rows."
     check_in(name, cfg.all_methods, f'method for task {cfg.task!r}')
     tr, synthetic, cache = bench.train, synthetic or {}, {} if cache is None else cache
     def syn(k):
         if k not in synthetic: raise DataError(f"method {name!r} needs the {k!r} synthetic set; pass synthetic={{'{k}': ...}}")
         return concat_sets([tr, check_synthetic(tr, synthetic[k])], name=f'{tr.name}+{k}')
-    if name == 'ce': return _fit(cfg, tr, progress=progress)
+    if name in ('ce', 'ce_finetune'):
+        if 'ce' not in cache: cache['ce'] = _fit(cfg, tr, progress=progress)
+        return cache['ce'] if name == 'ce' else _last_layer(cfg, cache['ce'], tr, reinit=False)
+    if name == 'ldm' or name in FEEDBACK_METHODS:   # the feedback paper's recipe
+        return _fit(cfg, syn('plain' if name == 'ldm' else name), 'balanced_softmax', 'half_real', progress=progress)
     if name == 'balanced_softmax': return _fit(cfg, tr, 'balanced_softmax', progress=progress)
     if name == 'resample': return _fit(cfg, tr, sampler='group_balanced', progress=progress)
     if name == 'group_dro': return _fit(cfg, tr, 'group_dro', sampler='group_balanced', progress=progress)
     if name == 'synaug_plain': return _fit(cfg, syn('plain'), progress=progress)
     if name == 'oracle': return _fit(cfg, oracle_set(bench, cfg), progress=progress)
-    if name == 'fg_entropy': return _last_layer(cfg, _fit(cfg, fg := syn('fg'), mix='mixup', progress=progress), fg, reinit=False)
     if 'mixup' not in cache: cache['mixup'] = _fit(cfg, syn('plain'), mix='mixup', progress=progress)
     if name == 'synaug_mixup': return cache['mixup']
     return _last_layer(cfg, cache['mixup'], syn('plain'), reinit=name == 'synaug_mixup_retrain')
@@ -282,8 +298,8 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         methods.remove('oracle'); notes.append("no 'oracle' row: the data has no balanced real images outside the training set")
     if not quiet and parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits'):
         for n in notes: print(f"           {n}")
-    wanted = set(methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug'}
-    need_fg = 'fg_entropy' in wanted; synthetic, models, reports = {}, {}, {}
+    wanted = set(methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm'}
+    need_fg = [m for m in methods if m in FEEDBACK_METHODS]; synthetic, models, reports = {}, {}, {}
     plan = demo_plan(bench, cfg)
     if need_plain or need_fg:
         gen = demo_generator(bench, cfg, out, progress)
@@ -299,13 +315,12 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         sc = method_scores(reports[name], cfg.task)
         clock(name, f"{name:<21} " + '  '.join(f"{k} {'-' if v is None else v}" for k, v in sc.items()))
     for name in methods:
-        if name == 'fg_entropy': continue
+        if name not in FEEDBACK_METHODS: run(name)
+    for name in need_fg:   # the judge: the ce model (trained once, shared through the cache)
+        crit = name.removeprefix('fg_')
+        synthetic[name] = demo_synthetic(plan, gen, cfg, out, judge=train_method('ce', bench, cfg, cache=cache), progress=progress, like=tr, criterion=crit)
+        clock(f'synthesis_{name}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
         run(name)
-    if need_fg:
-        judge = models.get('ce') or train_method('ce', bench, cfg, progress=progress)
-        synthetic['fg'] = demo_synthetic(plan, gen, cfg, out, judge=judge, progress=progress, like=tr)
-        clock('synthesis_fg', f"feedback-guided: {plan.total} images ({cfg.feedback_criterion}, scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
-        run('fg_entropy')
     try: diag = demo_diagnostics(bench, cfg, models, synthetic)
     except DataError as e:   # an optional diagnostic never costs the run its results
         diag = None; notes.append(f"no domain-gap diagnostics: {e}")
@@ -346,6 +361,17 @@ def gap_closed(methods:dict, method:str, split:str='few', low:str='ce', high:str
     except KeyError: return None
     if None in (a, lo, hi) or hi == lo: return None
     return (a - lo) / (hi - lo)
+
+def summary_lines(res:dict) -> list[str]:
+    "A long-tail results table in words: the share of the ce -> oracle Few gap each synthetic-data row closes, and what `synaug` adds over `ce_finetune`."
+    if res.get('task') != 'longtail': return []
+    m = res['methods']
+    out = [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *FEEDBACK_METHODS)
+           if (g := gap_closed(m, k)) is not None]
+    a, b = m.get('synaug', {}).get('all'), m.get('ce_finetune', {}).get('all')
+    if a is not None and b is not None:
+        out.append(f"synaug - ce_finetune = {a - b:+.1f} points of All accuracy: what the synthetic images add beyond the last-layer fine-tune")
+    return out
 
 # %% ../nbs/12_recipes.ipynb #05be764a
 def _png_uri(img) -> str:
@@ -396,8 +422,7 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
              f"{res['n_test']} test images · {res['seconds']} s</p>",
              '<h2>Results (test accuracy, %)</h2>', _table(res)]
     if longtail:
-        notes = [f"{m}: {100 * g:.0f}% of the ce → oracle gap in Few accuracy closed" for m in ('synaug', 'fg_entropy')
-                 if (g := gap_closed(res['methods'], m)) is not None]
+        notes = summary_lines(res)
         if notes: parts.append('<ul>' + ''.join(f'<li>{html.escape(n)}</li>' for n in notes) + '</ul>')
         parts.append('<p class="note">Many / Medium / Few: classes with more than '
                      f"{bench.many_above if bench else 100:g}, between, and fewer than {bench.few_below if bench else 20:g} real training images.</p>")

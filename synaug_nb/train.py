@@ -19,11 +19,11 @@ from .core import DataError, check_in, default_device, atomic_write
 from .data import ImageSet, FileList
 from .specs import check_same_size
 from .imbalance import balanced_split
-from .models import state_mismatch
+from .models import state_mismatch, head_of, init_linear
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss',
-           'mixup', 'cutmix', 'default_workers', 'Batches', 'Learner', 'finetune_last_layer']
+           'mixup', 'cutmix', 'default_workers', 'Batches', 'Learner', 'HeadOnly', 'finetune_last_layer']
 
 # %% ../nbs/08_train.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
@@ -321,12 +321,41 @@ class Learner:
         self.step, self.history = int(st['step']), json.loads(st['history'])
 
 # %% ../nbs/08_train.ipynb #eb41a0f8
-def finetune_last_layer(model, real:ImageSet, n_per_class:int|None=None, steps:int=30, lr:float=0.01,
+class HeadOnly(nn.Module):
+    "`model` for training only its head (`head_of`): every other parameter frozen, every BatchNorm layer in eval mode even under `train()`; `release()` undoes it."
+    def __init__(self, model:nn.Module):
+        super().__init__()
+        self.model, head = model, head_of(model)
+        self.head_params = list(head.parameters())
+        keep = {id(q) for q in self.head_params}
+        self._flags, self._was_training = [(q, q.requires_grad) for q in model.parameters()], model.training
+        for q in model.parameters(): q.requires_grad_(id(q) in keep)
+        self.train(model.training)
+
+    def forward(self, x): return self.model(x)
+
+    def train(self, mode:bool=True):
+        super().train(mode)
+        for m in self.model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.train(False)
+        return self
+
+    def release(self) -> nn.Module:
+        "Restore every parameter's `requires_grad` and the model's train/eval mode; returns the model."
+        for q, f in self._flags: q.requires_grad_(f)
+        return self.model.train(self._was_training)
+
+def finetune_last_layer(model:nn.Module, real:ImageSet, n_per_class:int|None=None, steps:int=30, lr:float=0.01,
                         reinit:bool=False, batch_size:int|None=None, seed:int=0, device='cpu', progress:bool=False,
                         by:str='class', domain:str='real'):
-    "Fine-tune (or, with `reinit`, re-train) only `model.head` on a subset of the real images (`domain='all'`: all images) of `real` uniform over classes (`by='class'`) or class × group cells (`by='cell'`)."
+    """Fine-tune (or, with `reinit`, re-train) only the head of `model` (a `Classifier`'s `head`, or the last `nn.Linear`
+    of any module) on a subset of the real images (`domain='all'`: all images) of `real` uniform over classes (`by='class'`)
+    or class × group cells (`by='cell'`). Everything else, BatchNorm statistics included, stays as it was."""
     check_in(by, ('class', 'cell'), 'by')
     check_in(domain, ('real', 'all'), 'domain')
+    head = head_of(model)
+    if head.out_features != len(real.classes):
+        raise DataError(f"the model's head has {head.out_features} outputs but {real.name!r} has {len(real.classes)} classes")
     if domain == 'real' and real.domain.any(): real = real.select(domain='real')
     if by == 'cell' and not real.has_groups: raise DataError(f"by='cell' needs group labels; {real.name!r} has none (use by='class')")
     counts = real.counts() if by == 'class' else real.cell_counts().ravel()
@@ -337,10 +366,10 @@ def finetune_last_layer(model, real:ImageSet, n_per_class:int|None=None, steps:i
         raise DataError(f"a uniform real subset needs at least one image per {by}; "
                         + (f"{real.name!r} has none of {empty}" if empty and n_per_class is None else f"got n_per_class={n_per_class!r}"))
     uni, _ = balanced_split(real, n, seed=seed, by=by)
-    if reinit: model.reset_head(seed)
-    model.freeze_features()
+    if reinit: init_linear(head, seed)
+    ho = HeadOnly(model)
     try:
-        Learner(model, uni, 'ce', batch_size=batch_size or min(len(uni), 128), lr=lr, wd=0.0, augment=None, seed=seed, device=device
-                ).fit(steps, progress=progress, params=list(model.head.parameters()))
-    finally: model.unfreeze()
+        Learner(ho, uni, 'ce', batch_size=batch_size or min(len(uni), 128), lr=lr, wd=0.0, augment=None, seed=seed, device=device
+                ).fit(steps, progress=progress, params=ho.head_params)
+    finally: ho.release()
     return model

@@ -19,13 +19,14 @@ from .plan import Plan, item_seed
 from .prompts import PromptBook, default_book
 from .generators import Generated, Generator, PixelGenerator
 from .feedback import Feedback
-from .synthesize import SynthResult, synthesize, read_manifest
+from .synthesize import SynthResult, synthesize, read_manifest, load_synthetic
+from .specs import load_data
 from .gap import extract_features, domain_probe, gap_scatter
 from .metrics import evaluate
 
 # %% auto #0
-__all__ = ['CRITERIA', 'preview_html', 'Job', 'Studio', 'GapExplorer', 'history_frame', 'curves', 'TrainingMonitor', 'launch_fn',
-           'launch']
+__all__ = ['CRITERIA', 'preview_html', 'Job', 'as_set', 'Studio', 'GapExplorer', 'history_frame', 'curves', 'TrainingMonitor',
+           'launch_fn', 'launch']
 
 # %% ../nbs/11_widgets.ipynb #c89bf4d4
 CRITERIA = ('none', 'loss', 'entropy', 'hardness')
@@ -69,11 +70,21 @@ class Job:
         if self.error is not None: raise self.error
         return self.result
 
+# %% ../nbs/11_widgets.ipynb #7982f718
+def as_set(x, what:str='data') -> ImageSet:
+    """An `ImageSet` from `x`: an `ImageSet` itself, a synthetic folder (one with `manifest-*.csv` files, through `load_synthetic`),
+    a folder of class sub-folders, or a data spec ('folder:PATH', 'cifar100:ROOT', ... through `load_data`: its training set)."""
+    if isinstance(x, ImageSet): return x
+    if not isinstance(x, (str, Path)): raise DataError(f"{what} must be an ImageSet, a synthetic folder or a data spec string; got {type(x).__name__}")
+    p = Path(x)
+    if p.is_dir() and any(p.glob('manifest-*.csv')): return load_synthetic(p)
+    return load_data(f'folder:{p}' if p.is_dir() else str(x)).train
+
 # %% ../nbs/11_widgets.ipynb #fdeb4b16
 class Studio:
     "Generation studio: class, group, prompts, guidance, feedback, steps, seed → a sample-grid preview; save modifiers; send to `synthesize`."
     def __init__(self, generator:Generator,
-                 classes=None,                  # class names (default: the generator's or its conditioning images', else the plan's)
+                 classes=None,                  # class names, or a data spec / ImageSet that has them (default: the generator's or its conditioning images', else the plan's)
                  group_names=None,              # group names (default: the generator's when it is conditioned on groups)
                  prompts:PromptBook|None=None,  # the prompt book to edit (default `default_book()`)
                  judge=None,                    # classifier for feedback guidance (e.g. `train_judge(...)`), or None
@@ -89,6 +100,9 @@ class Studio:
         self.gen, self.judge, self.stats, self.plan = generator, judge, stats, plan
         model = getattr(generator, 'model', None)
         known = getattr(model, 'classes', None) or getattr(getattr(generator, 'real', None), 'classes', None) or (plan.classes if plan else [])
+        if isinstance(classes, (str, Path, ImageSet)):
+            ds = as_set(classes, 'classes')
+            classes, group_names = ds.classes, group_names if group_names is not None or not ds.has_groups else ds.group_names
         self.classes = [str(c) for c in (classes if classes is not None else known)]
         if not self.classes: raise DataError("Studio needs class names: pass classes= (or a plan=, or a generator that knows its classes)")
         gn = group_names if group_names is not None else getattr(model, 'group_names', None)
@@ -318,12 +332,14 @@ Studio.save_modifiers, Studio._synth, Studio.send = _studio_save_modifiers, _syn
 # %% ../nbs/11_widgets.ipynb #84a665c8
 class GapExplorer:
     "Pick classes, a feature model and PCA/UMAP: real-vs-synthetic scatter, per-class linear-probe domain accuracy and sample pairs."
-    def __init__(self, real:ImageSet, synthetic:ImageSet,
+    def __init__(self, real,                  # an ImageSet or a data spec (its training set)
+                 synthetic,                   # an ImageSet or a synthetic folder
                  models:dict,                 # name -> feature model (a Classifier, an nn.Module with a last Linear, or a callable)
                  classes=None,                # classes shown first (default: all)
                  method:str='pca',            # 'pca' (fast) or 'umap' (its first fit compiles for about a minute)
                  max_points:int=2000, n_pairs:int=4, seed:int=0, auto:bool=True):
         if not isinstance(models, dict) or not models: raise DataError(f"models must be a non-empty dict name -> feature model; got {type(models).__name__}")
+        real, synthetic = as_set(real, 'real'), as_set(synthetic, 'synthetic')
         if list(real.classes) != list(synthetic.classes): raise DataError(f"real classes {real.classes} differ from synthetic classes {synthetic.classes}")
         self.real, self.syn, self.models = real, synthetic, models
         self.max_points, self.n_pairs, self.seed, self._feats = max_points, n_pairs, seed, {}

@@ -44,12 +44,14 @@ def test_demo_quick_digits_runs_every_method(synaug_cmd, tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'results.json').read_text())
     assert LT_KEYS <= set(res) and res['dataset'] == 'digits' and res['imbalance_factor'] == 10 and res['seed'] == 0
-    assert list(res['methods']) == ['ce', 'balanced_softmax', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'fg_entropy', 'oracle']
+    assert list(res['methods']) == ['ce', 'balanced_softmax', 'ce_finetune', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug',
+                                    'ldm', 'fg_entropy', 'oracle']
     for m, row in res['methods'].items():
         assert set(row) == {'many', 'medium', 'few', 'all'} and 0 <= row['all'] <= 100, (m, row)
         assert row['all'] > 20, (m, row)          # well above chance (10%) even in the smoke run
     assert 0 <= res['domain_probe_accuracy'] <= 100 and res['seconds'] > 0
     for m in res['methods']: assert m in r.stdout        # the table is printed
+    assert 'synaug - ce_finetune = ' in r.stdout        # digits at factor 10 has no Few class: no Few-gap lines
     page = (tmp_path/'report.html').read_text()
     assert 'src="http' not in page and page.count('data:image/png;base64,') >= 3 and 'Plotly.newPlot' in page
     # the synthetic images are on disk, one per planned image, with the plan's classes
@@ -100,3 +102,4 @@ def test_demo_quick_fashion_mnist(synaug_cmd, tmp_path):
     assert res['train_counts'][0] == 100 and res['train_counts'][-1] == 1 and res['n_test'] == 10_000
     assert res['n_synthetic'] == 10 * 100 - res['n_train']
     assert all(row['all'] > 15 for row in res['methods'].values()), res['methods']   # above chance (10%): a smoke run, not a result
+    assert 'synaug closes ' in r.stdout and 'ldm closes ' in r.stdout and 'fg_entropy closes ' in r.stdout

@@ -112,9 +112,13 @@ def test_bad_arguments(call, match):
 
 def test_checkpoint_errors(tmp_path):
     with pytest.raises(DataError, match=r"model weights not found: '.*nothing.safetensors'"): load_model(tmp_path/'nothing')
-    with pytest.raises(DataError, match=r"save_model needs a Classifier .*got Sequential"): save_model(nn.Sequential(), tmp_path/'x')
-    with pytest.raises(DataError, match=r"save_model needs a Classifier .*got Classifier"):
-        save_model(Classifier(nn.Flatten(), nn.Linear(4, 2)), tmp_path/'x')          # made by hand: no config to rebuild it
+    with pytest.raises(DataError, match=r"Sequential has no nn.Linear layer"): save_model(nn.Sequential(), tmp_path/'x')
+    hand = Classifier(nn.Flatten(), nn.Linear(4, 2))                  # made by hand: no config to rebuild it
+    save_model(hand, tmp_path/'hand')
+    with pytest.raises(DataError, match=r"holds the weights of a synaug_nb.models.Classifier, which synaug_nb cannot rebuild; .*into="): load_model(tmp_path/'hand')
+    back = load_model(tmp_path/'hand', into=Classifier(nn.Flatten(), nn.Linear(4, 2)))
+    assert torch.equal(back.head.weight, hand.head.weight)
+    with pytest.raises(DataError, match=r"do not fit the Classifier: 2 shape clashes .*head.weight \(2, 4\) vs \(3, 4\)"): load_model(tmp_path/'hand', into=Classifier(nn.Flatten(), nn.Linear(4, 3)))
     save_model(small_cnn(3, width=4), tmp_path/'m')
     (tmp_path/'m.json').unlink()
     with pytest.raises(DataError, match=r"model sidecar \(written by save_model beside the weights\) not found: '.*m.json'"): load_model(tmp_path/'m')
