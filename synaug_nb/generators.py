@@ -233,7 +233,7 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
                           p_uncond:float=0.1,               # share of fully null labels (classifier-free guidance)
                           cond:str='class',                 # 'class' or 'cell' (class × group)
                           size:int|None=None, widths=(16, 32, 64), ema_decay:float=0.995,
-                          prediction_type:str|None=None,    # 'epsilon', 'v_prediction' or 'sample'; default: 'epsilon' for cond='class', 'v_prediction' for 'cell'
+                          prediction_type:str|None=None,    # 'epsilon', 'v_prediction' or 'sample' (default: 'v_prediction'; a `model` keeps its own)
                           cell_embed:str='sum',             # cond='cell': 'sum' (class + group vectors) or 'joint' (one vector per cell)
                           p_drop:float=0.1,                 # 'sum': share of class labels, and independently of group labels, also set to null
                           seed:int=0, progress:bool=True, device=None) -> PixelDiffusion:
@@ -250,7 +250,7 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
     native = ds.images[0].shape
     if model is None:
         size = size or int(math.ceil(native[0] / 4) * 4)
-        pt = prediction_type or ('epsilon' if cond == 'class' else 'v_prediction')
+        pt = prediction_type or 'v_prediction'
         model = PixelDiffusion.build(ds.classes, ds.group_names if cond == 'cell' else None, size, native[2], widths, seed=seed,
                                      embed=cell_embed, prediction_type=pt)
     pt = model.scheduler.config.prediction_type

@@ -149,7 +149,8 @@ def _gen_key(cfg:DemoConfig) -> dict:
     d = cfg.to_dict(); key = {k: d[k] for k in ('dataset', 'task', 'seed', 'gen_steps', 'gen_batch_size', 'gen_widths')}
     builtin = parse_spec(cfg.dataset).kind in ('fashion-mnist', 'digits')
     extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max')   # they decide which real images the generator's data leaves
-    if cfg.task != 'longtail': key['cell_embed'] = 'sum'   # class and group vectors summed (a cached joint-label generator is not reused)
+    key['prediction_type'] = 'v_prediction'   # the generator's format: a cached noise-prediction generator is not reused
+    if cfg.task != 'longtail': key['cell_embed'] = 'sum'   # class and group vectors summed (nor a joint-label one)
     return {**key, **{k: d[k] for k in extra + ('generator_data', 'image_size') if d[k] is not None}}
 
 def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
