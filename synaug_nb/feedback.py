@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import DataError, check_in
+from .models import head_of
 
 # %% auto #0
 __all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'make_criterion', 'last_linear', 'ClassifierView',
@@ -94,9 +95,8 @@ def make_criterion(spec, stats:ClassStats|None=None) -> Callable:
 # %% ../nbs/05_feedback.ipynb #08b6bae6
 def last_linear(model:nn.Module) -> nn.Linear:
     "The last `nn.Linear` module of `model` (its classification head)."
-    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass features=")
-    return lin[-1]
+    try: return head_of(model)
+    except DataError: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass features=") from None
 
 class ClassifierView(nn.Module):
     "Wraps a classifier: [0,1] images of any size/channels in, (logits, penultimate features) out."

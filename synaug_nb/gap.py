@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import DataError, check_in
 from .data import ImageSet, concat_sets
-from .models import Classifier
+from .models import Classifier, head_of
 from .metrics import _fmt, _jsonable
 
 # %% auto #0
@@ -33,9 +33,8 @@ def _positive_int(n, what:str) -> int:
 
 def _hooked(model:nn.Module) -> tuple[Callable, Callable]:
     "(images -> input of the last nn.Linear of `model`, a function that removes the hook)."
-    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass a Classifier or a callable that returns the features")
-    lin, seen = lin[-1], {}
+    try: lin, seen = head_of(model), {}
+    except DataError: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass a Classifier or a callable that returns the features") from None
     h = lin.register_forward_pre_hook(lambda m, args: seen.__setitem__('x', args[0]))
     def run(x):
         seen.clear(); model(x)

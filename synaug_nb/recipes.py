@@ -19,7 +19,7 @@ from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
 from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
-from .feedback import Feedback, ClassifierView, class_stats
+from .feedback import Feedback, ClassifierView, class_stats, CRITERIA
 from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model
 from .train import Learner, finetune_last_layer
@@ -192,7 +192,7 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
     if judge is not None:
         j = copy.deepcopy(judge).cpu().eval()
         size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
-        check_in(criterion, ('loss', 'entropy', 'hardness'), 'criterion')
+        check_in(criterion, CRITERIA, 'criterion')
         view = ClassifierView(j, size=size, channels=ch)
         if criterion == 'hardness' and like is None: raise DataError("criterion 'hardness' needs the real training set: pass like=")
         stats = class_stats(view, like) if criterion == 'hardness' else None
