@@ -14,28 +14,36 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import DataError, load_image, to_pil, atomic_write
 from .data import ImageSet, FileList
-from .plan import Plan, shard
+from .plan import Plan, shard, item_seed
 from .prompts import PromptBook
 from .generators import Generator, _check_scale
 from .feedback import Feedback
+from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'image_path', 'run_settings', 'read_manifest', 'SynthResult', 'synthesize', 'load_synthetic']
+__all__ = ['MANIFEST_COLUMNS', 'image_path', 'attempt_seed', 'run_settings', 'read_manifest', 'SynthResult', 'synthesize',
+           'load_synthetic', 'dropped_set', 'filter_summary']
 
 # %% ../nbs/06_synthesize.ipynb #6cb1055a
 MANIFEST_COLUMNS = ['index', 'file', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed', 'backend',
-                    'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every', 'criterion_value']
+                    'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every', 'criterion_value',
+                    'attempt', 'verdict', *SCORE_COLUMNS]   # attempt: 0, or a filter's k-th replacement; verdict: '', 'kept' or a FILTER_REASONS entry
 
-def image_path(out, index:int) -> Path:
-    "Where plan item `index` is written under `out`."
-    return Path(out)/'images'/f'{index // 1000:04d}'/f'{index:07d}.png'
+def image_path(out, index:int, attempt:int=0) -> Path:
+    "Where plan item `index` is written under `out` (a filter's replacement `attempt` >= 1 has its own file)."
+    return Path(out)/'images'/f'{index // 1000:04d}'/(f'{index:07d}.png' if not attempt else f'{index:07d}-{attempt}.png')
+
+def attempt_seed(plan_seed:int, index:int, attempt:int=0) -> int:
+    "The seed of plan item `index`'s `attempt` (attempt 0: the item's own seed, `item_seed`)."
+    if not attempt: return item_seed(plan_seed, index)
+    return int(np.random.SeedSequence([int(plan_seed), int(index), int(attempt)]).generate_state(1)[0])
 
 def _png_bytes(img) -> bytes:
     buf = io.BytesIO(); to_pil(img).save(buf, format='PNG'); return buf.getvalue()
 
 # %% ../nbs/06_synthesize.ipynb #8b759d7b
 def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float, feedback:Feedback|None, batch_size:int,
-                 world_size:int, prompts:PromptBook|None) -> dict:
+                 world_size:int, prompts:PromptBook|None, filter:SampleFilter|None=None) -> dict:
     "What defines a run: two runs with equal settings make the same images."
     s = {'plan_fingerprint': plan.fingerprint(), 'plan': plan.to_dict(), 'backend': generator.backend, 'model_id': generator.model_id,
             'steps': int(steps), 'guidance_scale': float(guidance_scale), 'batch_size': int(batch_size), 'world_size': int(world_size),
@@ -45,6 +53,7 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
     sch = type(generator.scheduler).__name__ if generator.scheduler is not None else None
     if sch not in (None, 'DDIMScheduler'): s['scheduler'] = sch          # DDIM, the default, is left out: older folders still resume
     if getattr(generator, 'scheduler_swap', ''): s['scheduler_swap'] = generator.scheduler_swap
+    if filter is not None: s['filter'] = filter.settings()   # only when set: unfiltered folders resume as before
     return s
 
 def _claim_folder(out:Path, settings:dict):
@@ -54,6 +63,10 @@ def _claim_folder(out:Path, settings:dict):
         try: old = json.loads(rj.read_text())
         except json.JSONDecodeError as e: raise DataError(f"'{rj}' is not valid JSON ({e}); move the folder away or fix the file") from None
         diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        if diff == ['filter'] and 'filter' not in old:   # filtering a finished or partial unfiltered folder: its images stay
+            atomic_write(rj, json.dumps(settings, indent=1)); return
+        if diff == ['filter']:
+            raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
         if diff:
             what = 'another plan' if 'plan_fingerprint' in diff else 'other settings'
             raise DataError(f"output folder '{out}' holds {what}'s manifest (differs in {diff}; plan {old.get('plan_fingerprint')} vs "
@@ -65,38 +78,62 @@ def _claim_folder(out:Path, settings:dict):
         atomic_write(rj, json.dumps(settings, indent=1))
 
 # %% ../nbs/06_synthesize.ipynb #045aa609
-def read_manifest(out, check_files:bool=False) -> pd.DataFrame:
-    "All manifest rows under `out` (all shards), the last row per plan index; with `check_files`, only rows whose image decodes."
-    out = Path(out); frames = []
-    for f in sorted(out.glob('manifest-*.csv')):
-        try: df = pd.read_csv(f, dtype={'prompt': str, 'modifier': str, 'group_name': str, 'criterion': str, 'model_id': str}, keep_default_na=False)
-        except pd.errors.EmptyDataError: continue
-        except pd.errors.ParserError:   # a torn last line from a kill: keep the complete rows
-            lines = f.read_text().splitlines(); df = pd.read_csv(io.StringIO('\n'.join(lines[:-1])), keep_default_na=False)
-        frames.append(df)
+def _read_one(f:Path) -> pd.DataFrame|None:
+    try: return pd.read_csv(f, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError: return None
+    except pd.errors.ParserError:   # a torn last line from a kill: keep the complete rows
+        lines = f.read_text().splitlines(); return pd.read_csv(io.StringIO('\n'.join(lines[:-1])), dtype=str, keep_default_na=False)
+
+def read_manifest(out, check_files:bool=False, history:bool=False) -> pd.DataFrame:
+    "The manifest rows under `out` (all shards): the last row per plan index (with `history`, every row in write order); with `check_files`, only rows whose image decodes."
+    out = Path(out); frames = [df for f in sorted(out.glob('manifest-*.csv')) if (df := _read_one(f)) is not None]
     if not frames: return pd.DataFrame(columns=MANIFEST_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
-    df = df[pd.to_numeric(df['index'], errors='coerce').notna()].astype({'index': np.int64})
-    df = df.drop_duplicates('index', keep='last').sort_values('index').reset_index(drop=True)
-    if check_files and len(df):
-        ok = []
-        for fn in df.file:
-            try: load_image(out/fn); ok.append(True)
-            except DataError: ok.append(False)
-        df = df[np.array(ok, bool)].reset_index(drop=True)
+    for c in MANIFEST_COLUMNS:   # manifests written before a column existed
+        if c not in df: df[c] = ''
+    df = df.fillna('')
+    whole = np.logical_and.reduce([pd.to_numeric(df[c], errors='coerce').notna() for c in ('index', 'cls', 'group', 'seed')]) & (df['file'] != '')
+    df = df[whole]   # a row torn by a kill lacks fields: it is not read (its image is made again)
+    df = df.astype({'index': np.int64, 'cls': np.int64, 'group': np.int64, 'seed': np.int64})
+    df['attempt'] = pd.to_numeric(df['attempt'], errors='coerce').fillna(0).astype(np.int64)
+    for c in SCORE_COLUMNS: df[c] = pd.to_numeric(df[c], errors='coerce')
+    if not history: df = df.drop_duplicates('index', keep='last').sort_values('index')
+    df = df.reset_index(drop=True)
+    if check_files and len(df): df = df[np.array([_decodes(out/fn) for fn in df.file], bool)].reset_index(drop=True)
     return df
+
+def _decodes(path) -> bool:
+    try: load_image(path); return True
+    except DataError: return False
+
+def _open_manifest(mf:Path):
+    "Open shard manifest `mf` for appending: a row torn by a kill is cut off, and an older header is rewritten to today's columns (rows kept)."
+    if mf.exists() and mf.stat().st_size:
+        raw = mf.read_bytes()
+        if not raw.endswith(b'\n'): raw = raw[:raw.rfind(b'\n') + 1]; mf.write_bytes(raw)   # the torn row's image is made again
+        header = next(csv.reader(io.StringIO(raw.decode())), [])
+        if header != MANIFEST_COLUMNS:
+            rows = list(csv.DictReader(io.StringIO(raw.decode())))
+            buf = io.StringIO(); w = csv.DictWriter(buf, MANIFEST_COLUMNS, extrasaction='ignore', restval=''); w.writeheader(); w.writerows(rows)
+            atomic_write(mf, buf.getvalue())
+    new = not mf.exists() or mf.stat().st_size == 0
+    fh = open(mf, 'a', newline=''); w = csv.DictWriter(fh, MANIFEST_COLUMNS, extrasaction='ignore', restval='')
+    if new: w.writeheader(); fh.flush()
+    return fh, w
 
 # %% ../nbs/06_synthesize.ipynb #d98ec4a1
 @dataclass
 class SynthResult:
     "What a `synthesize` call did."
     out: Path
-    made: int          # images generated by this call
+    made: int          # images generated by this call (a filter's replacements included)
     skipped: int       # images already on disk and valid
     total: int         # images this process is responsible for
     seconds: float
+    dropped: int = 0   # images the filter has dropped in this folder, all calls together
     def _repr_markdown_(self):
-        return f"**{self.out}**: made {self.made}, reused {self.skipped}, of {self.total} images in {self.seconds:.1f} s ({self.made / max(self.seconds, 1e-9):.1f} img/s)"
+        d = f"; the filter dropped {self.dropped} in all" if self.dropped else ''
+        return f"**{self.out}**: made {self.made}, reused {self.skipped}, of {self.total} images in {self.seconds:.1f} s ({self.made / max(self.seconds, 1e-9):.1f} img/s){d}"
 
 def _dist():
     "(rank, world size) as `accelerate launch`, torchrun or `notebook_launcher` set them (RANK, WORLD_SIZE), else (0, 1)."
@@ -104,13 +141,29 @@ def _dist():
     return (int(os.environ.get('RANK', os.environ.get('LOCAL_RANK', '0'))), ws) if ws > 1 else (0, 1)
 
 # %% ../nbs/06_synthesize.ipynb #e097eeed
+def _make(out:Path, generator:Generator, b:pd.DataFrame, prompts, w, fh, **kw):
+    "Generate the items of `b` (each at its `attempt`), write their images, then append and flush their manifest rows."
+    g = generator.generate(b['cls'].to_numpy(), b['seed'].to_numpy(), groups=b['group'].to_numpy() if (b['group'] >= 0).any() else None,
+                           prompts=b['prompt'].tolist() if prompts is not None else None, **kw)
+    rows = []
+    for k, (_, it) in enumerate(b.iterrows()):
+        a = int(it.get('attempt', 0)); p = image_path(out, int(it['index']), a)
+        atomic_write(p, _png_bytes(g.images[k]))
+        m = g.meta.iloc[k]
+        rows.append({**{c: it[c] for c in ('index', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed')},
+                     'file': str(p.relative_to(out)), **{c: m[c] for c in ('backend', 'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every')},
+                     'criterion_value': m.get('criterion_value', ''), 'attempt': a, 'verdict': ''})
+    w.writerows(rows); fh.flush(); os.fsync(fh.fileno())
+
 def synthesize(plan:Plan, generator:Generator, out,
                prompts:PromptBook|None=None,       # prompts per item (text backends need them; recorded for all)
                steps:int=25, guidance_scale:float=2.0, feedback:Feedback|None=None,
                batch_size:int=16,                  # images per generator call (fixed slices of the plan)
                rank:int|None=None, world_size:int|None=None,  # this process's share (default: from accelerate)
-               progress:bool=True, max_batches:int|None=None) -> SynthResult:
-    "Generate the images of `plan` (this process's shard) into `out`, resuming whatever is already there."
+               progress:bool=True, max_batches:int|None=None,
+               filter:SampleFilter|None=None,      # drop what it rejects after the plan is made, and top up (one process)
+               max_attempts:int=10) -> SynthResult:  # replacements per item before the filter gives up
+    "Generate the images of `plan` (this process's shard) into `out`, resuming whatever is there; with a `filter`, then drop and replace what it rejects."
     t0 = time.time(); out = Path(out)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1: raise DataError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     if rank is None or world_size is None: rank, world_size = _dist()
@@ -118,42 +171,71 @@ def synthesize(plan:Plan, generator:Generator, out,
     if not isinstance(steps, (int, np.integer)) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
     _check_scale(guidance_scale, 'guidance_scale')
     if not 0 <= rank < world_size: raise DataError(f"rank must be in 0..{world_size - 1}; got {rank}")
+    if filter is not None and not isinstance(filter, SampleFilter): raise DataError(f"filter must be a SampleFilter; got {type(filter).__name__}")
+    if filter is not None and world_size > 1:
+        raise DataError(f"a filter runs in one process (its thresholds see the whole plan); got world_size={world_size}: filter a folder made in one process")
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, (int, np.integer)) or max_attempts < 1: raise DataError(f"max_attempts must be an integer >= 1; got {max_attempts!r}")
     if prompts is not None: prompts.validate(plan.classes, plan.group_names)
     generator.check_plan(plan, prompts)
-    settings = run_settings(plan, generator, steps, guidance_scale, feedback, batch_size, world_size, prompts)
+    settings = run_settings(plan, generator, steps, guidance_scale, feedback, batch_size, world_size, prompts, filter)
     items = plan.items()
     if prompts is not None: items = prompts.prompts_for(items)
     else: items = items.assign(prompt='', modifier='')
     mine = shard(items, rank, world_size).reset_index(drop=True)
     _claim_folder(out, settings)
-    done = set(read_manifest(out, check_files=True)['index'].tolist())
+    done = set(read_manifest(out, check_files=filter is None)['index'].tolist())   # with a filter, broken files are remade at their attempt
     batches = [mine.iloc[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     todo = [b for b in batches if not set(b['index']).issubset(done)]
-    mf = out/f'manifest-{rank:03d}-of-{world_size:03d}.csv'
-    new_file = not mf.exists() or mf.stat().st_size == 0
-    made = 0
+    kw = dict(steps=steps, guidance_scale=guidance_scale, feedback=feedback)
+    fh, w = _open_manifest(out/f'manifest-{rank:03d}-of-{world_size:03d}.csv')
+    made = main = 0
     bar = tqdm(total=len(mine), initial=len(mine) - sum(len(b) for b in todo), unit='img', disable=not progress,
                desc=f'synthesize {rank}/{world_size}', smoothing=0.1)
-    with open(mf, 'a', newline='') as fh:
-        w = csv.DictWriter(fh, MANIFEST_COLUMNS, extrasaction='ignore')
-        if new_file: w.writeheader(); fh.flush()
+    with fh:
         for b in todo[:max_batches]:
-            g = generator.generate(b['cls'].to_numpy(), b['seed'].to_numpy(),
-                                   groups=b['group'].to_numpy() if (b['group'] >= 0).any() else None,
-                                   prompts=b['prompt'].tolist() if prompts is not None else None,
-                                   steps=steps, guidance_scale=guidance_scale, feedback=feedback)
-            rows = []
-            for k, (_, it) in enumerate(b.iterrows()):
-                p = image_path(out, int(it['index']))
-                atomic_write(p, _png_bytes(g.images[k]))
-                m = g.meta.iloc[k]
-                rows.append({**{c: it[c] for c in ('index', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed')},
-                             'file': str(p.relative_to(out)), **{c: m[c] for c in ('backend', 'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every')},
-                             'criterion_value': m.get('criterion_value', '')})
-            w.writerows(rows); fh.flush(); os.fsync(fh.fileno())
-            made += len(b); bar.update(len(b))
-    bar.close()
-    return SynthResult(out, made, len(mine) - made, len(mine), time.time() - t0)
+            _make(out, generator, b, prompts, w, fh, **kw); made += len(b); bar.update(len(b))
+        main = made
+        bar.close()
+        if filter is not None and (max_batches is None or len(todo) <= max_batches):
+            made += _filter_folder(out, plan, items, generator, filter, prompts, w, fh, batch_size, max_attempts, progress, kw)
+    dropped = int(read_manifest(out, history=True)['verdict'].isin(FILTER_REASONS).sum()) if filter is not None else 0
+    return SynthResult(out, made, len(mine) - main, len(mine), time.time() - t0, dropped)
+
+# %% ../nbs/06_synthesize.ipynb #04f93b8b
+def _filter_folder(out:Path, plan:Plan, items:pd.DataFrame, generator, filt:SampleFilter, prompts, w, fh, batch_size:int,
+                   max_attempts:int, progress:bool, kw:dict) -> int:
+    "Score, drop and replace until every item of `plan` in `out` passes `filt`; returns the images made."
+    fj, made, by_index = out/'filter.json', 0, items.set_index('index')
+    def remake(rows, attempts):
+        nonlocal made
+        b = by_index.loc[rows['index'].to_numpy()].reset_index()
+        b['attempt'] = np.asarray(attempts, np.int64)
+        b['seed'] = [attempt_seed(plan.seed, i, a) for i, a in zip(b['index'], b['attempt'])]
+        for i in tqdm(range(0, len(b), batch_size), disable=not progress, desc=f'filter: make {len(b)}', leave=False):
+            _make(out, generator, b.iloc[i:i + batch_size], prompts, w, fh, **kw); made += len(b.iloc[i:i + batch_size])
+    while True:
+        cur = read_manifest(out)
+        broken = cur[[not _decodes(out/f) for f in cur.file]]
+        if len(broken): remake(broken, broken['attempt']); continue
+        new = cur[cur['verdict'] == '']
+        if len(new):
+            sc = filt.score_set(ImageSet(FileList([out/f for f in new.file]), new['cls'].to_numpy(), plan.classes, name='to score'))
+            if fj.is_file(): th = json.loads(fj.read_text())['thresholds']
+            else:   # the first pass: every item is at attempt 0
+                th = filt.thresholds(sc); atomic_write(fj, json.dumps({'settings': filt.settings(), 'thresholds': th}, indent=1))
+            rows = new.reset_index(drop=True).copy()
+            for c in SCORE_COLUMNS: rows[c] = [('' if np.isnan(v) else round(float(v), 6)) for v in sc[c].to_numpy(float)]
+            rows['verdict'] = filt.verdicts(sc, th)
+            w.writerows(rows[MANIFEST_COLUMNS].to_dict('records')); fh.flush(); os.fsync(fh.fileno())
+            cur = read_manifest(out)
+        drop = cur[cur['verdict'].isin(FILTER_REASONS)]
+        if not len(drop): return made
+        over = drop[drop['attempt'] >= max_attempts]
+        if len(over):
+            per = over.groupby('class_name')['verdict'].agg(lambda v: v.value_counts().to_dict()).to_dict()
+            raise DataError(f"the filter still rejects {len(over)} item(s) after {max_attempts} replacements each ({per}); the images made so far "
+                            f"are kept: loosen the filter (into another folder) or run again with a larger max_attempts")
+        remake(drop, drop['attempt'] + 1)
 
 # %% ../nbs/06_synthesize.ipynb #99d2cc37
 def load_synthetic(out, check_complete:bool=True) -> ImageSet:
@@ -162,8 +244,26 @@ def load_synthetic(out, check_complete:bool=True) -> ImageSet:
     if not rj.is_file(): raise DataError(f"'{out}' is not a synthesize output folder (no run.json)")
     run = json.loads(rj.read_text()); plan = Plan.from_dict(run['plan'])
     df = read_manifest(out)
+    if 'filter' in run:   # only the images that passed the filter
+        df = df[df['verdict'] == 'kept'].reset_index(drop=True)
+        if check_complete and len(df) != plan.total:
+            raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images past its filter; run synthesize again with the same filter to finish it (or pass check_complete=False)")
     if check_complete and len(df) != plan.total:
         raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images; run synthesize again to finish it (or pass check_complete=False)")
     groups = df['group'].to_numpy(np.int64) if plan.group_names else None
     return ImageSet(FileList([out/f for f in df.file]), df['cls'].to_numpy(np.int64), plan.classes, groups, plan.group_names,
                     domain='synthetic', meta=df, name=f'synthetic:{out.name}')
+
+def dropped_set(out) -> ImageSet:
+    "The images a filter dropped in `out` (every attempt), with their manifest rows (verdict = the reason) as `meta`."
+    out = Path(out); h = read_manifest(out, history=True)
+    d = h[h['verdict'].isin(FILTER_REASONS)].drop_duplicates(['index', 'attempt'], keep='last').reset_index(drop=True)
+    plan = Plan.from_dict(json.loads((out/'run.json').read_text())['plan'])
+    return ImageSet(FileList([out/f for f in d.file]), d['cls'].to_numpy(np.int64), plan.classes, domain='synthetic', meta=d, name=f'dropped:{out.name}')
+
+def filter_summary(out) -> pd.DataFrame:
+    "Per class: images kept, and images dropped by each reason (all attempts)."
+    out = Path(out); h = read_manifest(out, history=True); h = h[h['verdict'] != ''].drop_duplicates(['index', 'attempt'], keep='last')
+    t = pd.crosstab(h['class_name'], h['verdict']).reindex(columns=['kept', *FILTER_REASONS], fill_value=0)
+    plan = Plan.from_dict(json.loads((out/'run.json').read_text())['plan'])
+    return t.reindex([c for c in plan.classes if c in t.index])
