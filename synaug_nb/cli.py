@@ -11,8 +11,8 @@ from .core import DataError, atomic_write
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
-__all__ = ['data_spec', 'results_table', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd',
-           'experiment_cmd', 'main']
+__all__ = ['METHODS_HELP', 'data_spec', 'results_table', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd',
+           'train_cmd', 'experiment_cmd', 'main']
 
 # %% ../nbs/13_cli.ipynb #d5c3a160
 def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
@@ -103,11 +103,19 @@ def synthesize_cmd(a) -> dict:
     plan = uniformize(b.train, by=a.by, target=a.target, seed=a.seed)
     book = PromptBook.load(a.prompts) if a.prompts else default_book()
     book.validate(plan.classes, plan.group_names)
-    feedback = None
-    if a.criterion != 'none':
+    feedback = filt = None
+    want_filter = a.filter_agree or a.filter_min_confidence is not None or a.filter_criterion != 'none' or a.filter_near_duplicate is not None
+    if a.criterion != 'none' or want_filter:
         judge = train_judge(b.train, steps=a.judge_steps, seed=a.seed)
+    if a.criterion != 'none':
         stats = class_stats(judge, b.train) if a.criterion == 'hardness' else None
         feedback = Feedback(judge, a.criterion, scale=a.feedback_scale, every=a.feedback_every, stats=stats)
+    if want_filter:
+        from synaug_nb.filtering import SampleFilter
+        fc = None if a.filter_criterion == 'none' else a.filter_criterion
+        filt = SampleFilter(judge, agree=a.filter_agree, min_confidence=a.filter_min_confidence, criterion=fc, quantile=a.filter_quantile,
+                            stats=class_stats(judge, b.train) if fc == 'hardness' else None, near_duplicate=a.filter_near_duplicate,
+                            real=b.train if a.filter_near_duplicate is not None else None)
     dev = 'cpu' if a.cpu else None
     if a.backend == 'pixel':
         if a.model: gen = PixelGenerator.from_pretrained(a.model, device=dev)
@@ -122,9 +130,10 @@ def synthesize_cmd(a) -> dict:
                else UnCLIPGenerator.from_pretrained(a.model, real=b.train, device=dev, dropout=a.embed_dropout))
     if not a.quiet: print(plan)
     res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
-                     batch_size=a.batch_size, progress=not a.quiet)
-    print(f"synaug synthesize: made {res.made}, reused {res.skipped} of {res.total} images in {res.seconds:.1f} s -> {a.out}")
-    return {'made': res.made, 'skipped': res.skipped, 'total': res.total}
+                     batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts)
+    d = f"; the filter dropped and replaced {res.dropped}" if filt is not None else ''
+    print(f"synaug synthesize: made {res.made}, reused {res.skipped} of {res.total} images in {res.seconds:.1f} s{d} -> {a.out}")
+    return {'made': res.made, 'skipped': res.skipped, 'total': res.total, 'dropped': res.dropped}
 
 # %% ../nbs/13_cli.ipynb #4e6554d8
 def train_cmd(a) -> dict:
@@ -187,6 +196,9 @@ def _data_args(q, out_default):
     q.add_argument('--few-below', type=float, default=None, help='Few: classes with fewer training images (default: 20, scaled to small heads)')
     q.add_argument('--no-verify', action='store_true', help="don't decode every file (nor check CIFAR's MD5 sums) while loading")
 
+METHODS_HELP = ('methods to run (default: all of the task\'s but fg_loss fg_hardness synaug_filtered fg_rounds): ce balanced_softmax ce_finetune '
+                'resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug ldm fg_loss fg_entropy fg_hardness synaug_filtered fg_rounds oracle')   # kept equal to recipes (tested), without importing torch for --help
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
     p.add_argument('--version', action='version', version=f'synaug_nb {synaug_nb.__version__}')
@@ -197,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         _data_args(d, out)
         d.add_argument('--quick', action='store_true', help='a minutes-long smoke run (few steps everywhere)')
         d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
-                       help='methods to run (default: all of the task but fg_loss and fg_hardness): ce balanced_softmax ce_finetune resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug ldm fg_loss fg_entropy fg_hardness oracle')
+                       help=METHODS_HELP)
         d.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='other DemoConfig settings, e.g. gen_steps=1000 train_steps=800 model=resnet32')
         d.add_argument('--quiet', action='store_true')
         if name == 'demo': continue
@@ -235,6 +247,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--judge-steps', type=int, default=300, help='training steps of the feedback judge (a small CNN on the real training set)')
     s.add_argument('--embed-dropout', type=float, default=0.5, help='unCLIP image-embedding dropout')
     s.add_argument('--batch-size', type=int, default=16)
+    s.add_argument('--filter-agree', action='store_true', help="drop (and replace) images the judge assigns to another class")
+    s.add_argument('--filter-min-confidence', type=float, default=None, metavar='P', help="drop images whose judged probability of their class is below P")
+    s.add_argument('--filter-criterion', default='none', choices=['none', 'loss', 'entropy', 'hardness'], help="drop images above --filter-quantile of this criterion, per class")
+    s.add_argument('--filter-quantile', type=float, default=0.8, metavar='Q', help="with --filter-criterion: keep images below this quantile of the first pass")
+    s.add_argument('--filter-near-duplicate', type=float, default=None, metavar='S', help="drop images whose judge features have cosine similarity >= S to a real training image")
+    s.add_argument('--max-attempts', type=int, default=10, help="replacements per image before the filter gives up")
     tr = sub.add_parser('train', help='train, fine-tune and evaluate one classifier on the data (+ a synthetic folder); resumable')
     _data_args(tr, 'runs/train')
     tr.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')

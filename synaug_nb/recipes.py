@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
-import base64, copy, html, io, json, math, time
+import base64, copy, html, io, json, math, shutil, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -20,7 +20,9 @@ from .prompts import default_book
 from .plan import Plan, uniformize
 from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
 from .feedback import Feedback, ClassifierView, class_stats, CRITERIA
-from .synthesize import synthesize, load_synthetic
+from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
+from .filtering import SampleFilter
+from .rounds import feedback_rounds
 from .models import Classifier, build_model
 from .train import Learner, finetune_last_layer
 from .metrics import Report, evaluate
@@ -29,16 +31,16 @@ from .gap import extract_features, domain_probe, gap_scatter
 # %% auto #0
 __all__ = ['FEEDBACK_METHODS', 'LONGTAIL_METHODS', 'GROUP_METHODS', 'OPTIONAL_METHODS', 'SYNTHETIC_METHODS', 'DemoConfig',
            'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'check_synthetic', 'oracle_set',
-           'train_method', 'method_scores', 'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines',
-           'write_report']
+           'train_method', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed',
+           'summary_lines', 'write_report']
 
 # %% ../nbs/12_recipes.ipynb #d1ece72f
 FEEDBACK_METHODS = ('fg_loss', 'fg_entropy', 'fg_hardness')   # the criterion is in the name
 LONGTAIL_METHODS = ('ce', 'balanced_softmax', 'ce_finetune', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug',
-                    'ldm', *FEEDBACK_METHODS, 'oracle')
+                    'ldm', *FEEDBACK_METHODS, 'synaug_filtered', 'fg_rounds', 'oracle')
 GROUP_METHODS = ('ce', 'resample', 'group_dro', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'oracle')
-OPTIONAL_METHODS = ('fg_loss', 'fg_hardness')   # run only when named: each costs one more guided synthesis
-SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS)
+OPTIONAL_METHODS = ('fg_loss', 'fg_hardness', 'synaug_filtered', 'fg_rounds')   # run only when named: each costs one more synthesis
+SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'synaug_filtered', 'fg_rounds')
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 def _pos_int(v, what):
@@ -77,6 +79,8 @@ class DemoConfig:
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
     feedback_scale: float = 0.1
     feedback_every: int = 2
+    filter_quantile: float = 0.8        # synaug_filtered: keep the images below this quantile of the ce model's loss, per class
+    rounds: int = 3                     # fg_rounds: rounds the image budget is split into
     # the classifier
     model: str = 'small_cnn'
     train_steps: int = 400
@@ -105,9 +109,11 @@ class DemoConfig:
         if self.imbalance_factor is not None and (isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1):
             raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {self.imbalance_factor!r}")
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
-                  'ft_steps', 'retrain_steps', 'max_points'): _pos_int(getattr(self, k), k)
+                  'ft_steps', 'retrain_steps', 'max_points', 'rounds'): _pos_int(getattr(self, k), k)
         for k in ('guidance_scale', 'feedback_scale', 'lr', 'ft_lr', 'mixup_alpha'): _nonneg(getattr(self, k), k)
         if self.n_max is not None: _pos_int(self.n_max, 'n_max')
+        if isinstance(self.filter_quantile, bool) or not isinstance(self.filter_quantile, (int, float)) or not 0 < self.filter_quantile < 1:
+            raise DataError(f"filter_quantile must be a number in (0, 1); got {self.filter_quantile!r}")
         if self.group_target is not None: _pos_int(self.group_target, 'group_target')
         if self.image_size is not None: _pos_int(self.image_size, 'image_size')
         if isinstance(self.test_frac, bool) or not isinstance(self.test_frac, (int, float)) or not 0 < self.test_frac < 1: raise DataError(f"test_frac must be a number in (0, 1); got {self.test_frac!r}")
@@ -184,8 +190,8 @@ def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
 
 # %% ../nbs/12_recipes.ipynb #ea4ef9ed
 def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None,
-                   criterion:str='entropy') -> ImageSet:
-    "Run `plan` into `out/synthetic/plain` (or, with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
+                   criterion:str='entropy', filter_judge:torch.nn.Module|None=None) -> ImageSet:
+    "Run `plan` into `out/synthetic/plain` (with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`; with a `filter_judge`, unguided and filtered by its loss into `out/synthetic/filtered`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
     fb, name = None, 'plain'
     shape = like.images[0].shape if like is not None and len(like) else None
     if shape is not None and shape[0] != shape[1]: raise DataError(f"the real images are {shape[1]}x{shape[0]}; synthetic images are square: pass image_size= (--image-size) to make the real ones square")
@@ -198,9 +204,17 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
         stats = class_stats(view, like) if criterion == 'hardness' else None
         fb = Feedback(view, criterion, scale=cfg.feedback_scale, every=cfg.feedback_every, stats=stats)
         name = f'fg_{criterion}'
+    filt = None
+    if filter_judge is not None:
+        if judge is not None: raise DataError("pass judge= (guidance) or filter_judge= (filtering), not both")
+        size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
+        filt = SampleFilter(ClassifierView(copy.deepcopy(filter_judge).cpu().eval(), size=size, channels=ch), agree=False, criterion='loss', quantile=cfg.filter_quantile)
+        name, plain = 'filtered', Path(out)/'synthetic'/'plain'
+        if not (Path(out)/'synthetic'/name).exists() and (plain/'run.json').is_file():   # same plan, same seeds: start from the plain images
+            shutil.copytree(plain, Path(out)/'synthetic'/name)
     folder = Path(out)/'synthetic'/name
     synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, steps=cfg.ddim_steps,
-               guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress)
+               guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress, filter=filt)
     syn = load_synthetic(folder)
     if shape is not None and len(syn) and syn.images[0].shape != shape:
         syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)
@@ -243,7 +257,7 @@ def oracle_set(bench:Benchmark, cfg:DemoConfig) -> ImageSet:
     return balanced_split(bench.holdout, min(n, int(have)), seed=cfg.seed, by=by)[0]
 
 def train_method(name:str, bench:Benchmark, cfg:DemoConfig, synthetic:dict|None=None, cache:dict|None=None, progress:bool=False) -> Classifier:
-    "The classifier of method `name`; `synthetic` maps 'plain' and 'fg_<criterion>' to synthetic sets, `cache` shares the `ce` and Mixup networks between rows."
+    "The classifier of method `name`; `synthetic` maps 'plain', 'filtered' and 'fg_<criterion>' to synthetic sets, `cache` shares the `ce` and Mixup networks (and the rounds' result) between rows."
     check_in(name, cfg.all_methods, f'method for task {cfg.task!r}')
     tr, synthetic, cache = bench.train, synthetic or {}, {} if cache is None else cache
     def syn(k):
@@ -259,6 +273,11 @@ def train_method(name:str, bench:Benchmark, cfg:DemoConfig, synthetic:dict|None=
     if name == 'group_dro': return _fit(cfg, tr, 'group_dro', sampler='group_balanced', progress=progress)
     if name == 'synaug_plain': return _fit(cfg, syn('plain'), progress=progress)
     if name == 'oracle': return _fit(cfg, oracle_set(bench, cfg), progress=progress)
+    if name == 'fg_rounds':
+        if 'rounds' not in cache: raise DataError("fg_rounds trains inside its rounds: run it through run_demo (or feedback_rounds), which puts the result in cache['rounds']")
+        return cache['rounds'].model
+    if name == 'synaug_filtered':
+        return _last_layer(cfg, _fit(cfg, syn('filtered'), mix='mixup', progress=progress), syn('filtered'), reinit=False)
     if 'mixup' not in cache: cache['mixup'] = _fit(cfg, syn('plain'), mix='mixup', progress=progress)
     if name == 'synaug_mixup': return cache['mixup']
     return _last_layer(cfg, cache['mixup'], syn('plain'), reinit=name == 'synaug_mixup_retrain')
@@ -285,6 +304,15 @@ class _Clock:
 def _sample_grid(ds:ImageSet, n:int=8, seed:int=0):
     return ds.grid(n_per_class=n, seed=seed, scale=2) if len(ds) else None
 
+def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
+    "`fg_rounds`: the plan's number of images in `cfg.rounds` rounds (`feedback_rounds` into `out/rounds`), guided by the entropy of each round's model, trained with the feedback paper's recipe; the first judge is `ce` on real images."
+    keys = ('model', 'train_steps', 'batch_size', 'lr', 'seed')
+    return feedback_rounds(bench.train, gen, Path(out)/'rounds', fit=lambda ds: _fit(cfg, ds, 'balanced_softmax', 'half_real', progress=progress),
+                           judge_fit=lambda ds: _fit(cfg, ds, progress=progress), rounds=cfg.rounds, criterion='entropy', scale=cfg.feedback_scale,
+                           every=cfg.feedback_every, steps=cfg.ddim_steps, guidance_scale=cfg.guidance_scale, batch_size=cfg.synth_batch_size,
+                           prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, seed=cfg.seed, progress=progress,
+                           fit_key={k: getattr(cfg, k) for k in keys} | {'recipe': 'balanced_softmax+half_real', 'judge': 'ce'})
+
 def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=False, progress:bool=False) -> dict:
     "Run the comparison of `cfg` into `out`; returns (and writes to `out/results.json`) the results, and writes `out/report.html`."
     cfg = cfg or DemoConfig(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -301,8 +329,9 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         for n in notes: print(f"           {n}")
     wanted = set(methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm'}
     need_fg = [m for m in methods if m in FEEDBACK_METHODS]; synthetic, models, reports = {}, {}, {}
+    extra = [m for m in ('synaug_filtered', 'fg_rounds') if m in wanted]
     plan = demo_plan(bench, cfg)
-    if need_plain or need_fg:
+    if need_plain or need_fg or extra:
         gen = demo_generator(bench, cfg, out, progress)
         clock('generator', f"embedded generator ready ({sum(p.numel() for p in gen.model.unet.parameters()):,} parameters, {cfg.gen_steps} steps on the hold-out)"
               if cfg.backend == 'pixel' and not cfg.generator_model else f"{cfg.backend} generator ready ({gen.model_id})")
@@ -316,12 +345,24 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         sc = method_scores(reports[name], cfg.task)
         clock(name, f"{name:<21} " + '  '.join(f"{k} {'-' if v is None else v}" for k, v in sc.items()))
     for name in methods:
-        if name not in FEEDBACK_METHODS: run(name)
+        if name not in FEEDBACK_METHODS and name not in extra: run(name)
     for name in need_fg:   # the judge: the ce model (trained once, shared through the cache)
         crit = name.removeprefix('fg_')
         synthetic[name] = demo_synthetic(plan, gen, cfg, out, judge=train_method('ce', bench, cfg, cache=cache), progress=progress, like=tr, criterion=crit)
         clock(f'synthesis_{name}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
         run(name)
+    info = {}
+    if 'synaug_filtered' in wanted:
+        synthetic['filtered'] = demo_synthetic(plan, gen, cfg, out, like=tr, progress=progress, filter_judge=train_method('ce', bench, cfg, cache=cache))
+        fs = filter_summary(out/'synthetic'/'filtered'); info['filter'] = {'dropped': {k: int(v) for k, v in fs.drop(columns='kept').sum().items()},
+                                                                          'dropped_per_class': {str(c): int(v) for c, v in fs.drop(columns='kept').sum(1).items()}}
+        clock('synthesis_filtered', f"filtered: dropped {sum(info['filter']['dropped'].values())} images above the {cfg.filter_quantile:g} quantile of the ce model's loss and replaced them")
+        run('synaug_filtered')
+    if 'fg_rounds' in wanted:
+        cache['rounds'] = demo_rounds(bench, cfg, gen, out, progress)
+        info['rounds'] = cache['rounds'].table.to_dict('records')
+        clock('rounds', f"{cfg.rounds} feedback rounds: {len(cache['rounds'].synthetic)} images, given per round to the weakest classes on held-out real images")
+        run('fg_rounds')
     try: diag = demo_diagnostics(bench, cfg, models, synthetic)
     except DataError as e:   # an optional diagnostic never costs the run its results
         diag = None; notes.append(f"no domain-gap diagnostics: {e}")
@@ -334,11 +375,12 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
            'train_counts': tr.counts().tolist(), 'classes': list(tr.classes), 'benchmark': bench.info,
            'per_class_accuracy': {m: [None if math.isnan(v) else round(float(v), 2) for v in reports[m].per_class] for m in methods},
            'config': cfg.to_dict(), 'stage_seconds': clock.stages,
-           'data_notes': notes, 'many_above': bench.many_above, 'few_below': bench.few_below}
+           'data_notes': notes, 'many_above': bench.many_above, 'few_below': bench.few_below, **info}
     if not longtail: res['cell_counts'] = tr.cell_counts().tolist(); res['group_names'] = list(tr.group_names)
     res['seconds'] = clock.total
     atomic_write(out/'results.json', json.dumps(res, indent=1))
-    write_report(res, out/'report.html', bench=bench, plan=plan, synthetic=synthetic, diag=diag)
+    write_report(res, out/'report.html', bench=bench, plan=plan, synthetic=synthetic, diag=diag,
+                 dropped=dropped_set(out/'synthetic'/'filtered') if 'filtered' in synthetic else None)
     clock('report', f"wrote {out/'results.json'} and {out/'report.html'}")
     res['seconds'] = clock.total; atomic_write(out/'results.json', json.dumps(res, indent=1))
     return res
@@ -411,7 +453,14 @@ def _per_class_figure(res:dict) -> go.Figure:
                       yaxis_title='accuracy (%)', height=420, margin=dict(t=50, b=40, l=50, r=20))
     return fig
 
-def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None, synthetic:dict|None=None, diag:dict|None=None) -> Path:
+def _rounds_table(rows:list) -> str:
+    t = pd.DataFrame(rows).pivot(index='class', columns='round', values=['given', 'val_acc'])
+    t = t.reindex(list(dict.fromkeys(r['class'] for r in rows)))
+    t.columns = [f"{'images given' if k == 'given' else 'held-out accuracy before'}, round {r}" for k, r in t.columns]
+    return t.to_html(border=0, float_format=lambda v: f'{v:.1f}')
+
+def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None, synthetic:dict|None=None, diag:dict|None=None,
+                 dropped:ImageSet|None=None) -> Path:
     "A self-contained HTML report of a demo run's results (tables, imbalance before/after, sample grids, domain gap)."
     synthetic = synthetic or {}; figs = [_counts_figure(res, plan), _per_class_figure(res)]
     if diag: figs.append(diag['figure'])
@@ -438,6 +487,16 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
             if g is not None: parts.append(f'<figure><img src="{_png_uri(g)}" alt="{html.escape(nm)}"><figcaption>{html.escape(nm)}, one row per class '
                                            f'({html.escape(", ".join(ds.classes))}{"" if ds is bench.train else "; a blank row: no image needed"})</figcaption></figure>')
         parts.append('</div>')
+    if res.get('filter'):
+        f = res['filter']
+        parts += ['<h2>Filtering (synaug_filtered)</h2>', f"<p>Dropped and replaced, by reason: {html.escape(json.dumps(f['dropped']))}; per class: "
+                  f"{html.escape(json.dumps(f['dropped_per_class']))}. Images kept: the plan's, exactly.</p>"]
+        if dropped is not None and len(dropped):
+            g = dropped.grid(n_per_class=6, seed=res['seed'], scale=2)
+            parts.append(f'<figure><img src="{_png_uri(g)}" alt="dropped images"><figcaption>images the filter dropped, one row per class</figcaption></figure>')
+    if res.get('rounds'):
+        parts += ['<h2>Feedback rounds (fg_rounds)</h2>', '<p>Per round: the images each class was given, and the held-out accuracy (%) '
+                  'of the classifier that decided it (real training images held out of every round\'s training).</p>', _rounds_table(res['rounds'])]
     if diag:
         p = diag['probe']
         parts += ['<h2>Domain gap</h2>',

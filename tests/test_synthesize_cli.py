@@ -73,6 +73,9 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
     (['--feedback-scale', 'nan', '--criterion', 'entropy'], 'feedback scale must be a finite number >= 0; got nan'),
     (['--feedback-scale', '-1', '--criterion', 'loss'], 'feedback scale must be a finite number >= 0; got -1'),
     (['--guidance-scale', '-2'], 'guidance_scale must be a finite number >= 0; got -2'),
+    (['--filter-criterion', 'loss', '--filter-quantile', '1.5', '--judge-steps', '5'], 'quantile must be a number in (0, 1); got 1.5'),
+    (['--filter-min-confidence', '0', '--judge-steps', '5'], 'min_confidence must be a number in (0, 1]; got 0.0'),
+    (['--filter-agree', '--max-attempts', '0', '--judge-steps', '5'], 'max_attempts must be an integer >= 1; got 0'),
 ])
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
@@ -109,3 +112,18 @@ def test_accelerate_launch_shards_without_overlap(generator, tmp_path):
     assert syn.meta['index'].tolist() == list(range(len(syn))) and syn.meta.seed.is_unique
     a = tmp_path/'single'; assert synaug(*run_args(generator, a)).returncode == 0
     assert load_synthetic(a).meta.seed.tolist() == syn.meta.seed.tolist()
+
+def test_filtered_run_is_uniform_and_records_what_was_dropped(generator, tmp_path):
+    out = tmp_path/'f'
+    r = synaug(*run_args(generator, out), '--filter-criterion', 'loss', '--filter-quantile', '0.5', '--judge-steps', '60')
+    assert r.returncode == 0, r.stderr
+    from synaug_nb.synthesize import load_synthetic, dropped_set, read_manifest
+    syn = load_synthetic(out); plain = tmp_path/'p'
+    assert synaug(*run_args(generator, plain)).returncode == 0
+    assert syn.counts().tolist() == load_synthetic(plain).counts().tolist()          # the same plan, met exactly
+    dr = dropped_set(out)
+    assert len(dr) >= 0.4 * len(syn) and set(dr.meta.verdict) == {'criterion'}      # about half of the first pass, then some replacements
+    assert f"the filter dropped and replaced {len(dr)}" in r.stdout
+    h = read_manifest(out, history=True)
+    assert h.filter_value.notna().sum() == len(syn) + len(dr)                       # every image scored once
+    assert json.loads((out/'run.json').read_text())['filter']['criterion'] == 'loss'
