@@ -68,8 +68,8 @@ def _claim_folder(out:Path, settings:dict):
         if diff == ['filter']:
             raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
         if diff:
-            what = 'another plan' if 'plan_fingerprint' in diff else 'other settings'
-            raise DataError(f"output folder '{out}' holds {what}'s manifest (differs in {diff}; plan {old.get('plan_fingerprint')} vs "
+            what = "another plan's manifest" if 'plan_fingerprint' in diff else 'the manifest of a run with other settings'
+            raise DataError(f"output folder '{out}' holds {what} (differs in {diff}; plan {old.get('plan_fingerprint')} vs "
                             f"{settings['plan_fingerprint']}); choose another folder or delete it")
     else:
         if out.exists() and any(p.name.startswith('manifest-') for p in out.iterdir()):
@@ -94,6 +94,8 @@ def read_manifest(out, check_files:bool=False, history:bool=False) -> pd.DataFra
     df = df.fillna('')
     whole = np.logical_and.reduce([pd.to_numeric(df[c], errors='coerce').notna() for c in ('index', 'cls', 'group', 'seed')]) & (df['file'] != '')
     df = df[whole]   # a row torn by a kill lacks fields: it is not read (its image is made again)
+    text = {c: str for c in ('file', 'class_name', 'group_name', 'prompt', 'modifier', 'backend', 'model_id', 'criterion', 'verdict')}
+    df = pd.read_csv(io.StringIO(df.to_csv(index=False)), dtype=text, keep_default_na=False)   # numbers typed as numbers again
     df = df.astype({'index': np.int64, 'cls': np.int64, 'group': np.int64, 'seed': np.int64})
     df['attempt'] = pd.to_numeric(df['attempt'], errors='coerce').fillna(0).astype(np.int64)
     for c in SCORE_COLUMNS: df[c] = pd.to_numeric(df[c], errors='coerce')

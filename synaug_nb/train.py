@@ -22,8 +22,10 @@ from .imbalance import balanced_split
 from .models import state_mismatch, head_of, init_linear
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss',
-           'mixup', 'cutmix', 'default_workers', 'Batches', 'Learner', 'HeadOnly', 'finetune_last_layer']
+__all__ = ['SAMPLERS', 'EVENTS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss',
+           'make_loss', 'mixup', 'cutmix', 'default_workers', 'Batches', 'Callback', 'Augment', 'Mix', 'GroupDRO',
+           'NaNStop', 'Recorder', 'ProgressBar', 'StopAfter', 'Checkpoint', 'HistoryFile', 'Learner', 'HeadOnly',
+           'finetune_last_layer']
 
 # %% ../nbs/08_train.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
@@ -91,8 +93,10 @@ class GroupDROLoss(nn.Module):
     "GroupDRO: exponentiated-gradient weights over groups, loss = weighted sum of group losses."
     def __init__(self, n_groups:int, eta:float=0.01):
         super().__init__(); self.eta = eta; self.register_buffer('q', torch.full((n_groups,), 1.0 / n_groups))
-    def forward(self, logits, y, g):
+    def forward(self, logits, y, g, yb=None, lam:float=1.0):
+        "The weighted loss of a batch whose samples are in groups `g`; with Mixup partners `yb`, each sample's loss is mixed by `lam` (its group stays `g`)."
         l = F.cross_entropy(logits, y, reduction='none')
+        if yb is not None: l = lam * l + (1 - lam) * F.cross_entropy(logits, yb, reduction='none')
         G = len(self.q); s = torch.zeros(G, device=l.device).index_add(0, g, l); n = torch.zeros(G, device=l.device).index_add(0, g, torch.ones_like(l))
         gl = s / n.clamp_min(1)
         with torch.no_grad(): self.q.mul_(torch.exp(self.eta * gl.detach() * (n > 0))); self.q.div_(self.q.sum())
@@ -233,37 +237,127 @@ class Batches:
         "Put the sampler back to `state()`, forgetting batches drawn ahead."
         if self.draws.pending: self.sampler.load_state(self.draws.pending[0][0]); self.draws.pending.clear()
 
+# %% ../nbs/08_train.ipynb #ec9288b3
+EVENTS = ('before_fit', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch', 'after_fit')
+
+class Callback:
+    "Code run at events of `Learner.fit` (methods named after `EVENTS`); `self.learn` is the learner. Lower `order` runs first."
+    order, learn = 50, None
+    def __repr__(self): return type(self).__name__
+
+class Augment(Callback):
+    "A batch augmentation `fn(x, generator)` applied to each batch before it is mixed."
+    order = 10
+    def __init__(self, fn:Callable): self.fn = fn
+    def before_batch(self): self.learn.x = self.fn(self.learn.x, self.learn.g)
+
+class Mix(Callback):
+    "Mixup or CutMix of each batch, partners from the other domain with `cross_domain` (SYNAuG's domain Mixup)."
+    order = 20
+    def __init__(self, kind:str='mixup', alpha:float=1.0, cross_domain:bool=True):
+        self.kind, self.alpha, self.cross_domain = check_in(kind, ('mixup', 'cutmix'), 'mix'), alpha, cross_domain
+    def before_batch(self):
+        L = self.learn
+        L.x, L.y, L.yb, L.lam = (mixup if self.kind == 'mixup' else cutmix)(L.x, L.y, L.domain, self.alpha, self.cross_domain, L.g)
+
+class GroupDRO(Callback):
+    "The GroupDRO loss (`GroupDROLoss`) over the class × group cells of each batch."
+    order = 10
+    def after_pred(self):
+        L = self.learn; G = L.train.n_groups
+        L.loss = L.loss_fn(L.logits, L.y, L.y * G + L.groups, L.yb, L.lam)
+
+class NaNStop(Callback):
+    "Stop with a `DataError` at the first NaN or infinite loss, before it reaches the weights (the last checkpoint stays as it was)."
+    order = 0
+    def after_loss(self):
+        L = self.learn
+        if not torch.isfinite(L.loss.detach()).all():
+            raise DataError(f"the loss became {L.loss.item()} at step {L.step + 1}; training stopped before updating the weights "
+                            f"(lr {L.sched.get_last_lr()[0]:g}: try a lower learning rate, and check the inputs for NaN)")
+
+class Recorder(Callback):
+    "Appends each step's loss, batch accuracy and learning rate to `learn.history`."
+    order = 30
+    def after_batch(self):
+        L = self.learn
+        L.history.append({'step': L.step, 'loss': L.loss.item(), 'acc': (L.logits.argmax(1) == L.y).float().mean().item(), 'lr': L.sched.get_last_lr()[0]})
+
+class ProgressBar(Callback):
+    "A tqdm bar with the live loss and batch accuracy (main process only)."
+    order = 35
+    def before_fit(self):
+        L = self.learn; self.bar = tqdm(total=L.total, initial=L.step, disable=not L.acc.is_main_process, desc='train')
+    def after_batch(self):
+        self.bar.update(1); h = self.learn.history
+        if (self.learn.step - 1) % 10 == 0 and h: self.bar.set_postfix(loss=f"{h[-1]['loss']:.3f}", acc=f"{h[-1]['acc']:.2f}")
+    def after_fit(self): self.bar.close()
+
+class StopAfter(Callback):
+    "End `fit` after step `n`, as a kill would (the checkpoint is written first): for tests of resume."
+    order = 40
+    def __init__(self, n:int): self.n = n
+    def after_batch(self):
+        if self.learn.step >= self.n: self.learn.stop = True
+
+class Checkpoint(Callback):
+    "Save weights and loop state to `folder` every `every` steps, at the last step and when stopped; with `resume`, continue from it."
+    order = 60
+    def __init__(self, folder, every:int=200, resume:bool=False): self.folder, self.every, self.resume = Path(folder), every, resume
+    def before_fit(self):
+        if self.resume and (self.folder/'state.pt').exists(): self.learn._load(self.folder, self.learn.opt, self.learn.sched)
+    def after_batch(self):
+        L = self.learn
+        if (L.step % self.every == 0 or L.step == L.total or L.stop) and L.acc.is_main_process: L._save(self.folder, L.opt, L.sched)
+
+class HistoryFile(Callback):
+    "Write `learn.history` as JSON to `path` every `every` steps and at the end (main process; atomically), for a monitor in another process."
+    order = 70
+    def __init__(self, path, every:int=10):
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1: raise DataError(f"every must be an integer >= 1 (steps); got {every!r}")
+        self.path, self.every = Path(path), int(every)
+    def _write(self):
+        if self.learn.acc.is_main_process: atomic_write(self.path, json.dumps(self.learn.history))
+    def after_batch(self):
+        if self.learn.step % self.every == 0: self._write()
+    def after_fit(self): self._write()
+
 # %% ../nbs/08_train.ipynb #eb249aa2
 class Learner:
-    "Trains `model` on `train` with a sampler, an optional cross-domain mix and a loss."
+    "Trains `model` on `train` with a sampler and a loss; augmentation, mixing, history, checkpoints and anything else are callbacks."
     def __init__(self, model:nn.Module, train:ImageSet,
                  loss:str='ce',              # 'ce', 'balanced_softmax', 'group_dro'
                  sampler:str='uniform',      # 'uniform', 'class_balanced', 'group_balanced', 'half_real'
-                 mix:str|None=None,          # None, 'mixup', 'cutmix'
+                 mix:str|None=None,          # None, 'mixup', 'cutmix' (the `Mix` callback)
                  alpha:float=1.0, cross_domain:bool=True,
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
                  augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
                  channels_last:bool=True,    # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP
                  workers:int|None=None,      # processes decoding file-backed or transformed images (None: `default_workers()`; 0: the main process)
-                 prefetch_factor:int=2):     # batches each of them decodes ahead of the step
+                 prefetch_factor:int=2,      # batches each of them decodes ahead of the step
+                 cbs:Sequence[Callback]=()): # more callbacks, run in every `fit`
         check_in(mix, (None, 'mixup', 'cutmix'), 'mix')
         from accelerate import Accelerator
         self.acc = accelerator or Accelerator(cpu=(str(device) == 'cpu'))
         if channels_last: model.to(memory_format=torch.channels_last)   # 4-D weights only; same numbers up to rounding
-        self.model, self.train, self.loss_name, self.mix, self.alpha, self.cross_domain = model, train, loss, mix, alpha, cross_domain
+        self.model, self.train, self.loss_name = model, train, loss
         self.loss_fn = make_loss(loss, train)
         if isinstance(self.loss_fn, nn.Module): self.loss_fn.to(self.acc.device)
-        self.batch_size, self.lr, self.wd, self.momentum, self.augment, self.seed = batch_size, lr, wd, momentum, augment, seed
+        self.batch_size, self.lr, self.wd, self.momentum, self.seed = batch_size, lr, wd, momentum, seed
         self.sampler = BatchSampler(train, batch_size, sampler, seed + self.acc.process_index)
         self.g = torch.Generator().manual_seed(seed + 1000 * self.acc.process_index)
         self.batches = Batches(train, self.sampler, workers, self.acc.device, prefetch_factor, seed + 1000 * self.acc.process_index)
         self.X, self.history, self.step = self.batches.X, [], 0
+        own = [NaNStop(), Recorder()] + ([Augment(augment)] if augment is not None else []) + ([Mix(mix, alpha, cross_domain)] if mix else [])
+        self.cbs = own + ([GroupDRO()] if loss == 'group_dro' else []) + list(cbs)
+        for cb in cbs:
+            if not isinstance(cb, Callback): raise DataError(f"cbs must be Callback instances; got {type(cb).__name__}")
 
-    def _loss(self, logits, y, g, yb=None, lam=1.0):
-        if self.loss_name == 'group_dro':
-            cell = y * self.train.n_groups + g
-            return self.loss_fn(logits, y, cell) if yb is None else lam * self.loss_fn(logits, y, cell) + (1 - lam) * self.loss_fn(logits, yb, yb * self.train.n_groups + g)
-        return self.loss_fn(logits, y) if yb is None else lam * self.loss_fn(logits, y) + (1 - lam) * self.loss_fn(logits, yb)
+    def __call__(self, event:str):
+        "Run `event` on every callback of the current fit, in order."
+        for cb in self._cbs:
+            f = getattr(cb, event, None)
+            if f is not None: f()
 
     def _setup(self, steps, params):
         opt = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.wd, nesterov=True)
@@ -272,32 +366,40 @@ class Learner:
         return opt, sched
 
     def fit(self, steps:int, ckpt=None, save_every:int=200, resume:bool=False, progress:bool=True, params=None,
-            stop_after:int|None=None) -> Learner:
-        "Train for `steps` optimizer steps (continuing a checkpoint in `ckpt` when `resume`); `stop_after` ends this call early, as a kill would."
-        if not isinstance(steps, (int, np.integer)) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
-        model = self.model; params = [p for p in (params or model.parameters()) if p.requires_grad]
-        opt, sched = self._setup(steps, params)
-        model, opt = self.acc.prepare(model, opt)
-        if resume and ckpt and (Path(ckpt)/'state.pt').exists(): self._load(ckpt, opt, sched)
-        model.train(); dev = self.acc.device
-        bar = tqdm(range(self.step, steps), initial=self.step, total=steps, disable=not progress or not self.acc.is_main_process, desc='train')
-        with closing(self.batches(self.step, steps)) as batches:
-            for s in bar:
-                x, y, g, d = next(batches)
-                if self.augment is not None: x = self.augment(x, self.g)
-                yb, lam = None, 1.0
-                if self.mix: x, y, yb, lam = (mixup if self.mix == 'mixup' else cutmix)(x, y, d, self.alpha, self.cross_domain, self.g)
-                x, y, g = x.to(dev, non_blocking=True), y.to(dev), g.to(dev); yb = yb.to(dev) if yb is not None else None
-                logits = model(x); loss = self._loss(logits, y, g, yb, lam)
-                opt.zero_grad(set_to_none=True); self.acc.backward(loss); opt.step(); sched.step()
-                self.step = s + 1
-                acc = (logits.argmax(1) == y).float().mean().item()
-                self.history.append({'step': self.step, 'loss': loss.item(), 'acc': acc, 'lr': sched.get_last_lr()[0]})
-                if s % 10 == 0: bar.set_postfix(loss=f'{loss.item():.3f}', acc=f'{acc:.2f}')
-                stop = stop_after is not None and self.step >= stop_after
-                if ckpt and (self.step % save_every == 0 or self.step == steps or stop) and self.acc.is_main_process: self._save(ckpt, opt, sched)
-                if stop: break
-        model.eval(); return self
+            stop_after:int|None=None, cbs:Sequence[Callback]=()) -> Learner:
+        "Train for `steps` optimizer steps (with `ckpt`, checkpointed every `save_every` and continued when `resume`); `cbs` are callbacks for this fit only."
+        if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
+        extra = list(cbs) + ([Checkpoint(ckpt, save_every, resume)] if ckpt else []) + ([StopAfter(stop_after)] if stop_after is not None else []) \
+                + ([ProgressBar()] if progress else [])
+        self._cbs = sorted(self.cbs + extra, key=lambda cb: cb.order)
+        for cb in self._cbs: cb.learn = self
+        params = [p for p in (params or self.model.parameters()) if p.requires_grad]
+        self.opt, self.sched = self._setup(steps, params)
+        model, self.opt = self.acc.prepare(self.model, self.opt)
+        self.total, self.stop, dev = int(steps), False, self.acc.device
+        try:
+            self('before_fit')
+            model.train()
+            with closing(self.batches(self.step, steps)) as batches:
+                for s in range(self.step, steps):
+                    self.x, self.y, self.groups, self.domain = next(batches)
+                    self.yb, self.lam, self.loss = None, 1.0, None
+                    self('before_batch')
+                    self.x, self.y, self.groups = self.x.to(dev, non_blocking=True), self.y.to(dev), self.groups.to(dev)
+                    if self.yb is not None: self.yb = self.yb.to(dev)
+                    self.logits = model(self.x); self('after_pred')
+                    if self.loss is None:
+                        self.loss = self.loss_fn(self.logits, self.y) if self.yb is None else \
+                                    self.lam * self.loss_fn(self.logits, self.y) + (1 - self.lam) * self.loss_fn(self.logits, self.yb)
+                    self('after_loss')
+                    self.opt.zero_grad(set_to_none=True); self.acc.backward(self.loss); self('after_backward')
+                    self.opt.step(); self.sched.step(); self('after_step')
+                    self.step = s + 1
+                    self('after_batch')
+                    if self.stop: break
+        finally:
+            model.eval(); self('after_fit')
+        return self
 
     def _save(self, ckpt, opt, sched):
         from safetensors.torch import save_file

@@ -23,10 +23,11 @@ from .synthesize import SynthResult, synthesize, read_manifest, load_synthetic
 from .specs import load_data
 from .gap import extract_features, domain_probe, gap_scatter
 from .metrics import evaluate
+from .train import Callback, HistoryFile
 
 # %% auto #0
 __all__ = ['CRITERIA', 'preview_html', 'Job', 'as_set', 'Studio', 'GapExplorer', 'history_frame', 'curves', 'TrainingMonitor',
-           'launch_fn', 'launch']
+           'MonitorCallback', 'launch_fn', 'launch']
 
 # %% ../nbs/11_widgets.ipynb #c89bf4d4
 CRITERIA = ('none', 'loss', 'entropy', 'hardness')
@@ -422,14 +423,16 @@ def curves(history, title:str='training') -> go.Figure:
 # %% ../nbs/11_widgets.ipynb #bb1c0c16
 class TrainingMonitor:
     "Live loss/accuracy curves of a run, then the Many/Medium/Few table of `metrics.evaluate` on `test`."
-    def __init__(self, source,                      # a `Learner` (in-process) or a JSON history file (written by `launch_fn`)
+    def __init__(self, source,                      # a `Learner` (in-process) or a JSON history file (written by `launch_fn` / `HistoryFile`)
                  test:ImageSet|None=None,                # evaluated at the end (Many/Medium/Few)
                  train_counts=None,                      # training images per class (default: the learner's training set)
                  model=None,                             # the model to evaluate, or a function returning it (default: the learner's)
-                 every:float=0.5):                       # seconds between polls
+                 every:float=0.5,                        # a history file: seconds between reads
+                 redraw_every:int=10):                   # a Learner: steps between redraws (the monitor is a callback of its fit)
         self.source, self.test, self.train_counts, self.model, self.every = source, test, train_counts, model, every
+        self.redraw_every = _number(redraw_every, 'redraw_every', 1, integer=True)
         if train_counts is None and hasattr(source, 'train'): self.train_counts = source.train.counts()
-        self.report = self.job = None; self.polls = 0
+        self.report = self.job = None; self.polls = self.redraws = 0
         self.w_plot, self.w_table = W.Output(), W.Output()
         self.w_progress = W.IntProgress(value=0, min=0, max=1, description='steps'); self.w_status = W.Label('')
         self.ui = W.VBox([W.HBox([self.w_progress, self.w_status]), self.w_plot, self.w_table])
@@ -445,15 +448,28 @@ class TrainingMonitor:
     def _ipython_display_(self): display(self.ui)
 
 # %% ../nbs/11_widgets.ipynb #92eab167
-def _mon_poll(self:TrainingMonitor) -> list:
-    "Read the history and redraw the curves."
-    h = self.history(); self.polls += 1
+def _mon_draw(self:TrainingMonitor, h:list) -> list:
+    "Show history `h`: progress, last step's numbers and the curves."
+    self.redraws += 1
     if h:
         self.w_progress.value = min(h[-1]['step'], self.w_progress.max)
         self.w_status.value = f"step {h[-1]['step']}: loss {h[-1]['loss']:.3f}, batch acc {h[-1]['acc']:.2f}"
         self.w_plot.clear_output(wait=True)
         with self.w_plot: display(curves(h))
     return h
+
+def _mon_poll(self:TrainingMonitor) -> list:
+    "Read the history (of a file: what another process has written) and redraw."
+    self.polls += 1; return self.draw(self.history())
+
+class MonitorCallback(Callback):
+    "Redraws a `TrainingMonitor` from inside `Learner.fit`: every `redraw_every` steps and at the end."
+    order = 90
+    def __init__(self, monitor:TrainingMonitor): self.monitor = monitor
+    def before_fit(self): self.monitor.w_progress.max = self.learn.total
+    def after_batch(self):
+        if self.learn.step % self.monitor.redraw_every == 0 and self.learn.step < self.learn.total: self.monitor.draw(list(self.learn.history))
+    def after_fit(self): self.monitor.draw(list(self.learn.history))
 
 def _mon_show_report(self:TrainingMonitor):
     "Evaluate on `test` and show the Many/Medium/Few table."
@@ -465,13 +481,12 @@ def _mon_show_report(self:TrainingMonitor):
     return self.report
 
 def _mon_fit(self:TrainingMonitor, steps:int, wait:bool=False, **fit_kw) -> Job:
-    "Run `Learner.fit(steps)` in a background thread, polling its history every `every` s; evaluate at the end."
+    "Run `Learner.fit(steps)` in a background thread with this monitor as a callback (it redraws every `redraw_every` steps and at the end); then evaluate on `test`."
     if isinstance(self.source, (str, Path)): raise DataError("fit needs a Learner source; for a launched run use watch()")
     self.w_progress.max = int(steps)
+    cbs = [*fit_kw.pop('cbs', ()), MonitorCallback(self)]
     def run():
-        t = Job(self.source.fit, steps, progress=False, **fit_kw)
-        while not t.done: time.sleep(self.every); self.poll()
-        t.wait(); self.poll()
+        self.source.fit(steps, progress=False, cbs=cbs, **fit_kw)
         if self.test is not None: self.show_report()
         return self.source
     self.job = Job(run)
@@ -489,26 +504,15 @@ def _mon_watch(self:TrainingMonitor, steps:int, done:Callable[[], bool], wait:bo
     if wait: self.job.wait()
     return self.job
 
-TrainingMonitor.poll, TrainingMonitor.show_report, TrainingMonitor.fit, TrainingMonitor.watch = _mon_poll, _mon_show_report, _mon_fit, _mon_watch
+TrainingMonitor.draw, TrainingMonitor.poll, TrainingMonitor.show_report, TrainingMonitor.fit, TrainingMonitor.watch = _mon_draw, _mon_poll, _mon_show_report, _mon_fit, _mon_watch
 
 # %% ../nbs/11_widgets.ipynb #b2d79230
-def launch_fn(make_learner:Callable, steps:int, history_path, every:float=1.0, ckpt=None, **fit_kw) -> Callable:
-    "The function `accelerate.notebook_launcher` runs in each process: build a Learner, fit, and (main process) write its history to `history_path`."
-    steps = _number(steps, 'steps', 1, integer=True)
+def launch_fn(make_learner:Callable, steps:int, history_path, every:int=10, ckpt=None, **fit_kw) -> Callable:
+    "The function `accelerate.notebook_launcher` runs in each process: build a Learner and fit it; the main process writes its history to `history_path` every `every` steps and at the end (`HistoryFile`)."
+    steps, every = _number(steps, 'steps', 1, integer=True), _number(every, 'every', 1, integer=True)
     def train_fn():
-        learner = make_learner(); path = Path(history_path); stop = threading.Event()
-        main = learner.acc.is_main_process
-        def dump():
-            from synaug_nb.core import atomic_write
-            atomic_write(path, json.dumps(learner.history))
-        def loop():
-            while not stop.wait(every): dump()
-        t = threading.Thread(target=loop, daemon=True)
-        if main: t.start()
-        try: learner.fit(steps, ckpt=ckpt, progress=False, **fit_kw)
-        finally:
-            stop.set()
-            if main: t.join(); dump()   # the poller's last write must not land after (and over) the final one
+        learner = make_learner()
+        learner.fit(steps, ckpt=ckpt, progress=False, cbs=[*fit_kw.pop('cbs', ()), HistoryFile(history_path, every)], **fit_kw)
         return learner
     return train_fn
 

@@ -95,23 +95,26 @@ def test_gap_explorer(real, gen, tmp_path):
 
 def test_training_monitor(real):
     learner = Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu')
-    mon = TrainingMonitor(learner, test=real, every=0.1)
+    mon = TrainingMonitor(learner, test=real, redraw_every=5)
     mon.fit(20, wait=True)
-    assert len(mon.history()) == 20 and mon.polls >= 1 and mon.w_progress.value == 20
+    assert len(mon.history()) == 20 and mon.w_progress.value == 20
+    assert mon.redraws == 4 and mon.polls == 0          # steps 5, 10, 15 and the end; the loop drives it, nothing polls
+    assert mon.w_status.value.startswith('step 20: loss')
     assert set(mon.report.split) >= {'many', 'medium', 'few', 'all'}
     assert 'Many' in mon.report._repr_markdown_()
 
 def test_launch_fn_writes_history(real, tmp_path):
-    fn = launch_fn(lambda: Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu'), 8, tmp_path/'h.json', every=0.05)
+    fn = launch_fn(lambda: Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu'), 8, tmp_path/'h.json', every=3)
     fn()
     h = json.loads((tmp_path/'h.json').read_text())
     assert [r['step'] for r in h] == list(range(1, 9))
     assert len(TrainingMonitor(tmp_path/'h.json').poll()) == 8
     with pytest.raises(DataError, match='steps'): launch_fn(lambda: None, 0, tmp_path/'x.json')
+    with pytest.raises(DataError, match='every'): launch_fn(lambda: None, 5, tmp_path/'x.json', every=0.5)
 
 def test_launch_through_notebook_launcher(real, tmp_path):
     "accelerate's notebook_launcher with one process runs on a CPU: the monitor watches the history file to the last step."
-    fn = launch_fn(lambda: Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu'), 10, tmp_path/'h.json', every=0.02)
+    fn = launch_fn(lambda: Learner(small_cnn(3, 1, width=8), real, batch_size=16, device='cpu'), 10, tmp_path/'h.json', every=2)
     job = launch(fn, num_processes=1)
     mon = TrainingMonitor(tmp_path/'h.json', every=0.02)
     mon.watch(10, done=lambda: job.done, wait=True); job.wait()
