@@ -30,19 +30,29 @@ def manifest(out):
     for f in sorted(out.glob('manifest-*.csv')): rows += f.read_text().splitlines()[1:]
     return sorted(set(rows))
 
+KILL_ON_CALL = """
+import os, signal, sys
+from synaug_nb.generators import PixelGenerator
+calls, _gen = [0], PixelGenerator.generate
+def generate(self, *a, **k):
+    "SIGKILL this process on generator call n: calls before it are written, this batch is in flight."
+    calls[0] += 1
+    out = _gen(self, *a, **k)
+    if calls[0] == int(sys.argv[1]): os.kill(os.getpid(), signal.SIGKILL)
+    return out
+PixelGenerator.generate = generate
+from synaug_nb.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 def test_kill_and_resume_equals_uninterrupted(generator, tmp_path):
+    "SIGKILL on the 5th generator call (a hook the test installs), after its images were made but before any was written; the resume equals an uninterrupted run."
     a, b = tmp_path/'a', tmp_path/'b'
     r = synaug(*run_args(generator, a)); assert r.returncode == 0, r.stderr
     full = files(a); assert len(full) > 100
-
-    exe = BIN/'synaug'
-    p = subprocess.Popen([str(exe), *map(str, run_args(generator, b))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:      # kill once a few batches are on disk, in the middle of another
-        mf = list(b.glob('manifest-*.csv'))
-        if mf and len(mf[0].read_text().splitlines()) > 1 + 3 * 8: break
-        time.sleep(0.02)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p = subprocess.run([sys.executable, '-c', KILL_ON_CALL, '5', *map(str, run_args(generator, b))], capture_output=True, text=True, timeout=600)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert len(files(b)) == 4 * 8 and len(manifest(b)) == 4 * 8                 # four batches of 8 on disk, the fifth lost
     partial = files(b)
     assert 0 < len(partial) < len(full), (len(partial), len(full))
 

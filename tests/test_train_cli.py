@@ -13,18 +13,31 @@ def _env():
 def run(cmd, *args, timeout=600):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, env=_env())
 
+KILL_AT_STEP = """
+import os, signal, sys
+from synaug_nb.train import Callback, Learner
+class KillAt(Callback):
+    "SIGKILL this process right after step n (after the checkpoint callback has run for it)."
+    order = 99
+    def __init__(self, n): self.n = n
+    def after_batch(self):
+        if self.learn.step == self.n: os.kill(os.getpid(), signal.SIGKILL)
+_fit = Learner.fit
+def fit(self, *a, cbs=(), **k): return _fit(self, *a, cbs=[*cbs, KillAt(int(sys.argv[1]))], **k)
+Learner.fit = fit
+from synaug_nb.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 def test_sigkill_then_resume_matches_uninterrupted(synaug_cmd, tmp_path):
+    "Killed (SIGKILL, at step 130 of 400 through a callback the test installs) and resumed: the weights of an uninterrupted run."
     a, b = tmp_path/'a', tmp_path/'b'
     r = run(synaug_cmd, *ARGS, '--out', str(a)); assert r.returncode == 0, r.stderr
-    p = subprocess.Popen(synaug_cmd + ARGS + ['--out', str(b)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env())
-    state = b/'checkpoint'/'state.pt'
-    t0 = time.time()
-    while not state.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.02)
-    time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
-    assert p.returncode == -signal.SIGKILL, "the run ended before it could be killed; make it longer"
+    r = run([sys.executable, '-c', KILL_AT_STEP, '130'], *ARGS, '--out', str(b))
+    assert r.returncode == -signal.SIGKILL, r.stderr
     assert not (b/'model.safetensors').exists()                        # it really was cut short
-    step = int(torch.load(state, weights_only=True)['step']); assert 0 < step < 400
+    state = b/'checkpoint'/'state.pt'
+    assert int(torch.load(state, weights_only=True)['step']) == 120   # the last checkpoint before the kill (every 20 steps)
     r = run(synaug_cmd, *ARGS, '--resume', '--out', str(b)); assert r.returncode == 0, r.stderr
     wa, wb = load_file(str(a/'model.safetensors')), load_file(str(b/'model.safetensors'))
     assert wa.keys() == wb.keys()
