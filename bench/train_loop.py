@@ -3,7 +3,7 @@
 Run: python bench/train_loop.py [--steps 300]
 Both loops draw the same batch indices, apply the same augmentation, use SGD + one-cycle and the same
 weight memory format (channels-last, as the Learner's default; --contiguous for NCHW); the
-Learner adds sampling, callbacks-free mixing hooks, progress and history bookkeeping. Timings
+Learner adds sampling, the callback dispatch (eight events a step), the NaN check and history bookkeeping. Timings
 alternate the two loops --repeats times and compare each one's best (the machine is shared); the
 median of the paired ratios is printed too."""
 import argparse, json, time
