@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['DataError', 'check_in', 'set_seed', 'default_device', 'share_cores', 'as_hwc', 'to_tensor', 'to_pil', 'load_image',
-           'atomic_write', 'image_grid']
+           'atomic_write', 'image_grid', 'head_of']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -119,3 +119,12 @@ def image_grid(images, ncol:int=8, pad:int=2, scale:int=1, bg:int=255) -> Image.
         out[pad+r*(h+pad):pad+r*(h+pad)+a.shape[0], pad+c*(w+pad):pad+c*(w+pad)+a.shape[1]] = a
     g = Image.fromarray(out)
     return g.resize((g.width*scale, g.height*scale), Image.NEAREST) if scale > 1 else g
+
+# %% ../nbs/00_core.ipynb #cca2a0f8
+def head_of(model:torch.nn.Module) -> torch.nn.Linear:
+    "The classification head of `model`: its `head` when that is an `nn.Linear` (a `Classifier`'s), else its last `nn.Linear` module."
+    if not isinstance(model, torch.nn.Module): raise DataError(f"expected a torch nn.Module; got {type(model).__name__}")
+    if isinstance(getattr(model, 'head', None), torch.nn.Linear): return model.head
+    lin = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer; its last nn.Linear is taken as the classification head")
+    return lin[-1]

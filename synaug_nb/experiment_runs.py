@@ -404,7 +404,7 @@ def main(argv=None) -> int:
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); return 2
     if not a.quiet:
-        from synaug_nb.cli import results_table
+        from synaug_nb.recipes import results_table
         print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
     return 0
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, atomic_write
+from .core import DataError, check_in, atomic_write, head_of   # head_of: models' callers import it from here too
 
 # %% auto #0
 __all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear', 'Classifier',
            'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'read_state_dict', 'torchvision_resnet',
-           'small_cnn', 'build_model', 'head_of', 'save_model', 'load_model']
+           'small_cnn', 'build_model', 'save_model', 'load_model']
 
 # %% ../nbs/07_models.ipynb #4fba32f2
 def _is_bn(m) -> bool: return isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -225,14 +225,6 @@ def _ckpt_paths(path) -> tuple[Path, Path]:
     p = Path(path)
     if p.suffix in ('.safetensors', '.json'): p = p.with_suffix('')
     return p.with_name(p.name + '.safetensors'), p.with_name(p.name + '.json')
-
-def head_of(model:nn.Module) -> nn.Linear:
-    "The classification head of `model`: `model.head` of a `Classifier`, else its last `nn.Linear` module."
-    if isinstance(model, Classifier): return model.head
-    if not isinstance(model, nn.Module): raise DataError(f"expected a torch nn.Module; got {type(model).__name__}")
-    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer; its last nn.Linear is taken as the classification head")
-    return lin[-1]
 
 def save_model(model:nn.Module, path) -> Path:
     """Write `model`'s weights to `path` (.safetensors) and a JSON sidecar beside it; returns the weights' path.

@@ -32,7 +32,7 @@ from .gap import extract_features, domain_probe, gap_scatter
 __all__ = ['FEEDBACK_METHODS', 'LONGTAIL_METHODS', 'GROUP_METHODS', 'OPTIONAL_METHODS', 'SYNTHETIC_METHODS', 'DemoConfig',
            'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'check_synthetic', 'oracle_set',
            'train_method', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed',
-           'summary_lines', 'write_report']
+           'summary_lines', 'results_table', 'write_report']
 
 # %% ../nbs/12_recipes.ipynb #d1ece72f
 FEEDBACK_METHODS = ('fg_loss', 'fg_entropy', 'fg_hardness')   # the criterion is in the name
@@ -415,6 +415,15 @@ def summary_lines(res:dict) -> list[str]:
     if a is not None and b is not None:
         out.append(f"synaug - ce_finetune = {a - b:+.1f} points of All accuracy: what the synthetic images add beyond the last-layer fine-tune")
     return out
+
+def results_table(res:dict) -> str:
+    "The methods × scores table of a `results.json`, as aligned text."
+    rows = res['methods']; cols = list(next(iter(rows.values())))
+    fmt = lambda c, v: '-' if v is None else f"{v:.4f}" if c in ('dp', 'eo', 'ed') else f"{v:.1f}"
+    w = max(len(m) for m in rows) + 2
+    lines = [f"{'method':<{w}}" + ''.join(f"{c.replace('_', ' '):>12}" for c in cols)]
+    lines += [f"{m:<{w}}" + ''.join(f"{fmt(c, r[c]):>12}" for c in cols) for m, r in rows.items()]
+    return '\n'.join(lines)
 
 # %% ../nbs/12_recipes.ipynb #05be764a
 def _png_uri(img) -> str:

@@ -21,7 +21,7 @@ from .models import save_model, load_model
 from .metrics import predict, per_class_accuracy
 
 # %% auto #0
-__all__ = ['split_budget', 'allocate', 'RoundsResult', 'feedback_rounds']
+__all__ = ['split_budget', 'class_error', 'allocate', 'RoundsResult', 'feedback_rounds']
 
 # %% ../nbs/11a_rounds.ipynb #cd8feda8
 def split_budget(total:int, rounds:int) -> list[int]:
@@ -31,14 +31,29 @@ def split_budget(total:int, rounds:int) -> list[int]:
         raise DataError(f"the image budget must be an integer >= rounds ({rounds}); got {total!r}")
     q, r = divmod(int(total), int(rounds)); return [q + (k < r) for k in range(rounds)]
 
-def allocate(n:int, need, error, floor:float=0.05) -> np.ndarray:
-    "`n` images over classes in proportion to `need` × (`error` + `floor`), whole numbers by largest remainder (ties to the lower class index)."
+def class_error(acc, n, smoothing:float=1.0) -> np.ndarray:
+    "Each class's error rate from its held-out accuracy `acc` (%) on `n` images, with `smoothing` pseudo-images right and wrong (Laplace): one held-out image is weak evidence."
+    acc, n = np.nan_to_num(np.asarray(acc, float), nan=0.0), np.asarray(n, float)
+    return (n * (1 - acc / 100) + smoothing) / (n + 2 * smoothing)
+
+def allocate(n:int, need, error, floor:float=0.05, cap=None) -> np.ndarray:
+    "`n` images over classes in proportion to `need` × (`error` + `floor`), whole numbers by largest remainder (ties to the lower class index); with `cap`, no class above its cap (the excess goes to the others)."
     need, error = np.asarray(need, float), np.nan_to_num(np.asarray(error, float), nan=1.0)
     if need.shape != error.shape: raise DataError(f"need and error must have one entry per class; got {need.shape} and {error.shape}")
     if (need < 0).any() or not need.sum(): raise DataError(f"need must be >= 0 with some class above 0; got {need.tolist()}")
-    w = need * (np.clip(error, 0, 1) + floor); raw = n * w / w.sum()
-    out = np.floor(raw).astype(np.int64); rest = int(n - out.sum())
-    out[np.argsort(-(raw - out), kind='stable')[:rest]] += 1
+    w = need * (np.clip(error, 0, 1) + floor)
+    if cap is None:
+        raw = n * w / w.sum(); out = np.floor(raw).astype(np.int64); rest = int(n - out.sum())
+        out[np.argsort(-(raw - out), kind='stable')[:rest]] += 1
+        return out
+    cap = np.asarray(cap, np.int64)
+    if n > cap.sum(): raise DataError(f"cannot give {n} images under caps that sum to {int(cap.sum())}")
+    out, free = np.zeros(len(w), np.int64), cap > 0
+    while (left := n - int(out.sum())) > 0:   # fill in proportion among classes below their cap
+        ww = np.where(free, w, 0.0)
+        if not ww.sum(): ww = free.astype(float)
+        add = allocate(left, ww, np.zeros(len(w)), floor=1.0)
+        out = np.minimum(out + add, cap); free = out < cap
     return out
 
 # %% ../nbs/11a_rounds.ipynb #1362a695
@@ -47,7 +62,7 @@ class RoundsResult:
     "What `feedback_rounds` made: the final classifier, every round's images, and per round and class what was given and measured."
     model: nn.Module          # trained on every real training image and every round's images
     synthetic: ImageSet       # every round's images, in round order
-    table: pd.DataFrame       # round, class, given (images), val_acc (% of the judge that allocated the round), val_n
+    table: pd.DataFrame       # round, class, given (images), val_acc (% of the judge that allocated the round), val_n, error (smoothed, what allocated)
     out: Path
 
 def _class_acc(model, val:ImageSet) -> np.ndarray:
@@ -69,7 +84,8 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
                     criterion:str='entropy', scale:float=0.1, every:int=1,   # the guidance by the latest classifier (scale 0: none)
                     judge_fit:Callable|None=None,         # the first judge's recipe, on real images only (default: `fit`)
                     steps:int=25, guidance_scale:float=2.0, batch_size:int=64, prompts=None,
-                    val_frac:float=0.2, floor:float=0.05, seed:int=0,
+                    val_frac:float=0.2, floor:float=0.05, smoothing:float=1.0, seed:int=0,
+                    cap:bool=True,                        # no class beyond what one-shot uniformization gives it (rounds then re-order and re-guide that set)
                     on_round:Callable|None=None,          # on_round(r, info) after round r is saved (a test kills the run here)
                     fit_key:dict|None=None,               # what defines `fit` and `judge_fit` (their settings), recorded so a folder is never resumed with another recipe
                     progress:bool=False) -> RoundsResult:
@@ -79,7 +95,7 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
     out = Path(out); need = train.counts().max() - train.counts()
     shares = split_budget(int(need.sum()) if budget is None else budget, rounds)
     key = {'rounds': rounds, 'budget': sum(shares), 'criterion': criterion, 'scale': scale, 'every': every, 'steps': steps,
-           'guidance_scale': guidance_scale, 'val_frac': val_frac, 'floor': floor, 'seed': seed, 'generator': getattr(generator, 'model_id', None),
+           'guidance_scale': guidance_scale, 'val_frac': val_frac, 'floor': floor, 'smoothing': smoothing, 'cap': cap, 'seed': seed, 'generator': getattr(generator, 'model_id', None),
            'train': {'n': len(train), 'counts': train.counts().tolist()}, 'fit': fit_key}
     kf = out/'rounds.json'
     if kf.is_file() and (old := json.loads(kf.read_text())) != key:
@@ -91,7 +107,9 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
     acc = _class_acc(model, val); sets, rows = [], []
     for r, share in enumerate(shares, 1):
         d = out/f'round-{r}'
-        give = allocate(share, need, 1 - acc / 100, floor)
+        err = class_error(acc, val.counts(), smoothing)
+        given = sum((s.counts() for s in sets), np.zeros(train.n_classes, np.int64))
+        give = allocate(share, need, err, floor, cap=need - given if cap else None)
         have = train.counts() + sum((s.counts() for s in sets), np.zeros(train.n_classes, np.int64))
         plan = Plan(list(train.classes), None, 'class', have, have + give, seed=seed * 1000 + r)
         fb = None
@@ -103,8 +121,8 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
         syn = load_synthetic(d/'synthetic')
         if len(syn) and syn.images[0].shape != shape: syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)
         sets.append(syn)
-        rows += [{'round': r, 'class': c, 'given': int(g), 'val_acc': round(float(a), 2), 'val_n': int(n)}
-                 for c, g, a, n in zip(train.classes, give, acc, val.counts())]
+        rows += [{'round': r, 'class': c, 'given': int(g), 'val_acc': round(float(a), 2), 'val_n': int(n), 'error': float(e)}
+                 for c, g, a, n, e in zip(train.classes, give, acc, val.counts(), err)]
         last = r == len(shares)
         model = _cached_fit(d, fit, concat_sets([train if last else fit_part, *sets], name=f'{train.name}+rounds1-{r}'))
         if not last: acc = _class_acc(model, val)
