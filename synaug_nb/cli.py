@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 import synaug_nb
-from .core import DataError, atomic_write
+from .core import DataError, atomic_write, check_int, check_number
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
@@ -137,6 +137,9 @@ def train_cmd(a) -> dict:
     from synaug_nb.recipes import check_synthetic
     from synaug_nb.data import concat_sets
     from synaug_nb.core import set_seed
+    check_number(a.lr, '--lr', 0, lo_open=True); check_int(a.train_steps, '--steps'); check_int(a.batch_size, '--batch-size')
+    check_int(a.save_every, '--save-every'); check_int(a.finetune_steps, '--finetune-steps', 0)
+    if a.workers is not None: check_int(a.workers, '--workers', 0)
     b = _bench(a); out = Path(a.out); tr = b.train
     data = tr if not a.synthetic else concat_sets([tr, check_synthetic(tr, load_synthetic(a.synthetic))])
     ck = out/'checkpoint'
@@ -261,6 +264,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
     tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
+    for q in sub.choices.values(): q.add_argument('--debug', action='store_true', help='on an error, show the Python traceback instead of one line')
     return p
 
 def experiment_cmd(a) -> dict:
@@ -295,7 +299,13 @@ def main(argv=None) -> int:
         elif a.command == 'synthesize': synthesize_cmd(a)
         elif a.command == 'train': train_cmd(a)
     except DataError as e:
+        if a.debug: raise
         print(f"synaug {a.command}: error: {e}", file=sys.stderr); return 1
+    except KeyboardInterrupt:
+        print(f"synaug {a.command}: interrupted; what was written is kept, and the same command resumes it", file=sys.stderr); return 130
+    except Exception as e:   # a bug or an environment problem: one line, the traceback on request
+        if a.debug: raise
+        print(f"synaug {a.command}: error: {type(e).__name__}: {e} (run again with --debug for the traceback)", file=sys.stderr); return 1
     return 0
 
 # %% ../nbs/15_cli.ipynb #614d955b

@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #b7191d10
 from __future__ import annotations
-import os, random
+import math, os, random
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['DataError', 'check_in', 'set_seed', 'default_device', 'share_cores', 'as_hwc', 'to_tensor', 'to_pil', 'load_image',
-           'atomic_write', 'image_grid', 'head_of']
+__all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
+           'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'atomic_write', 'image_grid', 'head_of']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -23,6 +23,36 @@ def check_in(value, valid, what:str='value'):
     "Return `value` if it is in `valid`, else raise a `DataError` naming both."
     if value not in valid: raise DataError(f"unknown {what} {value!r}; valid: {', '.join(map(repr, valid))}")
     return value
+
+# %% ../nbs/00_core.ipynb #906b2c6a
+def _show(v) -> str: return repr(v.item() if isinstance(v, np.generic) else v)
+
+def _is_real(v) -> bool: return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+def check_int(v, what:str, lo:int=1, hi:int|None=None, whole_float:bool=False) -> int:
+    "`v` as an `int` in [`lo`, `hi`], else a `DataError` naming `what`, the valid range and `v`; `whole_float` also takes 60.0."
+    ok = _is_real(v) and (isinstance(v, (int, np.integer)) or (whole_float and math.isfinite(v) and float(v).is_integer()))
+    if not ok or v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise DataError(f"{what} must be an integer {rng}; got {_show(v)}")
+    return int(v)
+
+def check_number(v, what:str, lo:float|None=None, hi:float|None=None, lo_open:bool=False, hi_open:bool=False) -> float:
+    "`v` as a finite `float` within the bounds (`lo_open` / `hi_open`: the bound itself excluded), else a `DataError` naming `what`, the range and `v`."
+    ok = _is_real(v) and math.isfinite(v)
+    if ok and lo is not None: ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None: ok = v < hi if hi_open else v <= hi
+    if not ok:
+        if lo is not None and hi is not None: rng = f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        elif lo is not None: rng = f"a finite number {'>' if lo_open else '>='} {lo:g}"
+        elif hi is not None: rng = f"a finite number {'<' if hi_open else '<='} {hi:g}"
+        else: rng = 'a finite number'
+        raise DataError(f"{what} must be {rng}; got {_show(v)}")
+    return float(v)
+
+def check_fraction(v, what:str, closed:bool=True) -> float:
+    "A share in (0, 1], or in (0, 1) when not `closed`."
+    return check_number(v, what, 0, 1, lo_open=True, hi_open=not closed)
 
 # %% ../nbs/00_core.ipynb #657938a0
 def set_seed(seed:int, deterministic:bool=False):
@@ -42,8 +72,7 @@ def default_device(prefer:str|None=None) -> torch.device:
 # %% ../nbs/00_core.ipynb #6f040151
 def share_cores(processes:int) -> int:
     "Set torch's CPU threads to this process's share of the cores when `processes` run at once (at least one); returns it."
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise DataError(f"processes must be a positive integer; got {processes!r}")
+    check_int(processes, 'processes')
     n = max(1, (os.cpu_count() or 1) // processes)
     torch.set_num_threads(n)
     return n

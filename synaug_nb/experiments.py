@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import DataError, check_in, to_pil
+from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction
 from .data import ImageSet, FileList
 from .imbalance import make_long_tail
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file
@@ -37,12 +37,6 @@ LOADER_NAMES = ('load_cifar', 'load_image_folder', 'load_waterbirds', 'load_utkf
 PROMPT_PRESETS = {'default': default_book, 'waterbirds': waterbirds_book, 'utkface': utkface_book}
 _INFO = ('key', 'title', 'paper', 'layout', 'expected', 'reported', 'sources', 'notes')   # not settings
 _DESCRIPTIVE = ('task', 'dataset', 'loader', 'paper_model', 'seed')                         # settings that are facts or choices, not assumptions
-
-def _pos_int(v, what):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise DataError(f"{what} must be an integer >= 1; got {v!r}")
-
-def _nonneg(v, what):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0: raise DataError(f"{what} must be a finite number >= 0; got {v!r}")
 
 # %% ../nbs/14_experiments.ipynb #21bd9b60
 @dataclass(frozen=True)
@@ -101,15 +95,14 @@ class Experiment:
         check_in(self.loss, ('ce', 'balanced_softmax', 'group_dro'), 'loss'); check_in(self.sampler, SAMPLERS, 'sampler')
         check_in(self.mix, (None, 'mixup', 'cutmix'), 'mix')
         if self.criterion is not None: check_in(self.criterion, CRITERIA, 'criterion')
-        for k in ('image_size', 'resolution', 'ddim_steps', 'feedback_every', 'synth_batch_size', 'batch_size', 'epochs'): _pos_int(getattr(self, k), k)
-        for k in ('guidance_scale', 'feedback_scale', 'mix_alpha', 'lr', 'momentum', 'weight_decay'): _nonneg(getattr(self, k), k)
-        if self.n_max is not None: _pos_int(self.n_max, 'n_max')
+        for k in ('image_size', 'resolution', 'ddim_steps', 'feedback_every', 'synth_batch_size', 'batch_size', 'epochs'): check_int(getattr(self, k), k)
+        for k in ('guidance_scale', 'feedback_scale', 'mix_alpha', 'lr', 'momentum', 'weight_decay'): check_number(getattr(self, k), k, 0)
+        if self.n_max is not None: check_int(self.n_max, 'n_max')
         if self.target == 'within_group':
             if self.plan_by != 'cell': raise DataError("target='within_group' needs plan_by='cell'")
-        elif self.target is not None: _pos_int(self.target, "target (or None, or 'within_group')")
-        if self.imbalance_factor is not None and not (isinstance(self.imbalance_factor, (int, float)) and self.imbalance_factor >= 1):
-            raise DataError(f"imbalance_factor must be a number >= 1 or None; got {self.imbalance_factor!r}")
-        if self.test_frac is not None and not 0 < self.test_frac < 1: raise DataError(f"test_frac must be in (0, 1); got {self.test_frac!r}")
+        elif self.target is not None: check_int(self.target, "target (or None, or 'within_group')")
+        if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (or None)', 1)
+        if self.test_frac is not None: check_fraction(self.test_frac, 'test_frac', closed=False)
         if self.embed_dropout is not None and not 0 <= self.embed_dropout < 1: raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         if self.resolution % 8: raise DataError(f"resolution must be a multiple of 8 (the latent models need it); got {self.resolution}")
         names = {f.name for f in fields(self)}
@@ -146,7 +139,7 @@ def _target_for(self:Experiment, ds:ImageSet):
 
 def _train_steps(self:Experiment, n_train:int, epochs:int|None=None) -> int:
     "Optimizer steps for `epochs` (default: the experiment's) passes over `n_train` images in batches of `batch_size`."
-    _pos_int(n_train, 'n_train')
+    check_int(n_train, 'n_train')
     return max(1, math.ceil((self.epochs if epochs is None else epochs) * n_train / self.batch_size))
 
 def _settings(self:Experiment) -> pd.DataFrame:
@@ -378,7 +371,7 @@ def load_context_folders(root, subdir:str|None=None, contexts=None, classes=None
 # %% ../nbs/14_experiments.ipynb #8718467d
 def random_split(ds:ImageSet, test_frac:float=0.2, seed:int=0) -> tuple[ImageSet, ImageSet]:
     "`(train, test)`: `test_frac` of each class (× group cell, when `ds` has groups) held out at random, reproducibly from `seed`."
-    if not 0 < test_frac < 1: raise DataError(f"test_frac must be in (0, 1); got {test_frac!r}")
+    check_fraction(test_frac, 'test_frac', closed=False)
     key = ds.labels * (ds.n_groups + 1) + (ds.groups + 1 if ds.has_groups else 0)
     rng, test = np.random.default_rng(seed), np.zeros(len(ds), bool)
     for k in np.unique(key):
@@ -499,7 +492,7 @@ def _num(v) -> str:
 # %% ../nbs/14_experiments.ipynb #946a9fb5
 def small_subset(ds:ImageSet, n_classes:int=3, max_per_unit:int=12, seed:int=0, classes=None) -> ImageSet:
     "A few classes of `ds` (`classes`, or `n_classes` spread from the largest to the smallest), scaled down so that the largest class (class × group cell, with groups) keeps `max_per_unit` images and the others their share (at least one); classes re-indexed."
-    _pos_int(n_classes, 'n_classes'); _pos_int(max_per_unit, 'max_per_unit')
+    check_int(n_classes, 'n_classes'); check_int(max_per_unit, 'max_per_unit')
     if classes is not None: pick = np.array([ds.class_idx(c) for c in classes], np.int64)
     else:
         counts = ds.counts(); order = np.argsort(-counts, kind='stable'); present = order[counts[order] > 0]
@@ -531,14 +524,14 @@ PNG_BYTES_PER_PIXEL = {32: 2.2, 64: 1.9, 128: 1.75, 256: 1.65, 427: 1.6}
 
 def png_bytes(resolution:int, channels:int=3) -> float:
     "Estimated PNG file size (bytes) of a `resolution`² photo-like image (sizes between the measured ones are interpolated, outside them clamped)."
-    _pos_int(resolution, 'resolution')
+    check_int(resolution, 'resolution')
     r = np.log2(list(PNG_BYTES_PER_PIXEL)); b = np.array(list(PNG_BYTES_PER_PIXEL.values()))
     return float(np.interp(np.log2(resolution), r, b)) * resolution ** 2 * channels / 3
 
 # %% ../nbs/14_experiments.ipynb #e6c86bd3
 def synthesis_rate(backend:str, gpu:str, steps:int, resolution:int|None=None, feedback_every:int|None=None) -> tuple[float, str]:
     "(images/s on one GPU, how it was obtained) from the assumed step rates: cost ∝ pixels × (steps + FEEDBACK_STEP_COST × guided steps)."
-    check_in(backend, BACKENDS, 'backend'); check_in(gpu, GPUS, 'GPU type'); _pos_int(steps, 'steps')
+    check_in(backend, BACKENDS, 'backend'); check_in(gpu, GPUS, 'GPU type'); check_int(steps, 'steps')
     native = NATIVE_RESOLUTION[backend]; res = resolution or native
     guided = math.ceil(steps / feedback_every) if feedback_every else 0      # Feedback guides at steps 0, every, 2*every, ...
     rate = ASSUMED_STEPS_PER_S[backend][gpu] * (native / res) ** 2 / (steps + FEEDBACK_STEP_COST * guided)
@@ -549,7 +542,7 @@ def synthesis_rate(backend:str, gpu:str, steps:int, resolution:int|None=None, fe
 
 def training_rate(model:str, gpu:str, image_size:int) -> tuple[float, str]:
     "(training images/s on one GPU, how it was obtained) from the assumed rates, scaled by pixels from the reference input size."
-    check_in(model, tuple(ASSUMED_TRAIN_IMAGES_PER_S), 'model'); check_in(gpu, GPUS, 'GPU type'); _pos_int(image_size, 'image_size')
+    check_in(model, tuple(ASSUMED_TRAIN_IMAGES_PER_S), 'model'); check_in(gpu, GPUS, 'GPU type'); check_int(image_size, 'image_size')
     ref = TRAIN_REF_SIZE[model]
     rate = ASSUMED_TRAIN_IMAGES_PER_S[model][gpu] * (ref / image_size) ** 2
     return rate, f"assumed: {ASSUMED_TRAIN_IMAGES_PER_S[model][gpu]:g} img/s for {model} at {ref} px on one {gpu.upper()}" + (f", scaled to {image_size} px" if image_size != ref else '')
@@ -610,7 +603,7 @@ def estimate_cost(work,                               # a Plan, or the number of
     if isinstance(work, Plan): n_syn, n_real, nsrc = work.total, int(work.real.sum()) if n_real is None else n_real, f"the plan ({work.fingerprint()})"
     elif isinstance(work, (int, np.integer)) and not isinstance(work, bool) and work >= 0: n_syn, nsrc = int(work), 'given'
     else: raise DataError(f"estimate_cost needs a Plan or a number of synthetic images >= 0; got {work!r}")
-    check_in(gpu, GPUS, 'GPU type'); _pos_int(n_gpus, 'n_gpus')
+    check_in(gpu, GPUS, 'GPU type'); check_int(n_gpus, 'n_gpus')
     pick = lambda v, k, d=None: v if v is not None else getattr(exp, k) if exp is not None else d
     backend = pick(backend, 'backend')
     if backend is None: raise DataError("estimate_cost needs backend= ('sd' or 'unclip') or an experiment")
@@ -635,7 +628,7 @@ def estimate_cost(work,                               # a Plan, or the number of
 def measure_throughput(generator, steps:int=50, batch_size:int=8, guidance_scale:float=2.0, feedback=None, n_batches:int=2,
                        cls:int=0, prompt:str='a photo', warmup:bool=True) -> float:
     "Images per second of `generator` on `n_batches` batches of class `cls` with these settings (after a warm-up batch)."
-    _pos_int(steps, 'steps'); _pos_int(batch_size, 'batch_size'); _pos_int(n_batches, 'n_batches')
+    check_int(steps, 'steps'); check_int(batch_size, 'batch_size'); check_int(n_batches, 'n_batches')
     prompts = [prompt] * batch_size if getattr(generator, 'needs_prompts', False) else None
     run = lambda k: generator.generate([cls] * batch_size, seeds=range(k * batch_size, (k + 1) * batch_size), prompts=prompts,
                                        steps=steps, guidance_scale=guidance_scale, feedback=feedback)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, head_of
+from .core import DataError, check_in, check_int, head_of
 
 # %% auto #0
 __all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'make_criterion', 'last_linear', 'ClassifierView',
@@ -131,7 +131,7 @@ class Feedback:
     def __post_init__(self):
         if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale) or self.scale < 0:
             raise DataError(f"feedback scale must be a finite number >= 0; got {self.scale!r}")
-        if not isinstance(self.every, int) or self.every < 1: raise DataError(f"every must be an integer >= 1; got {self.every!r}")
+        check_int(self.every, 'every')
         check_in(self.grad_norm, ('rms', 'none'), 'grad_norm')
         if not isinstance(self.classifier, ClassifierView): self.classifier = ClassifierView(self.classifier)
         self.fn = make_criterion(self.criterion, self.stats)

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in
+from .core import DataError, check_in, check_fraction, check_int
 from .data import ImageSet
 from .feedback import ClassifierView, ClassStats, make_criterion, CRITERIA
 
@@ -30,11 +30,6 @@ def weights_fingerprint(model:nn.Module) -> str:
         h.update((t.float() if t.is_floating_point() else t).contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
-def _fraction(v, what:str, closed:bool=True):
-    ok = not isinstance(v, bool) and isinstance(v, (int, float, np.floating)) and math.isfinite(v) and 0 < v and (v <= 1 if closed else v < 1)
-    if not ok: raise DataError(f"{what} must be a number in (0, {'1]' if closed else '1)'}; got {v!r}")
-    return float(v)
-
 # %% ../nbs/03b_filter.ipynb #ce1ad470
 @dataclass(repr=False)
 class SampleFilter:
@@ -51,9 +46,9 @@ class SampleFilter:
 
     def __post_init__(self):
         if not isinstance(self.agree, bool): raise DataError(f"agree must be True or False; got {self.agree!r}")
-        if self.min_confidence is not None: self.min_confidence = _fraction(self.min_confidence, 'min_confidence')
-        if self.near_duplicate is not None: self.near_duplicate = _fraction(self.near_duplicate, 'near_duplicate')
-        self.quantile = _fraction(self.quantile, 'quantile', closed=False)
+        if self.min_confidence is not None: self.min_confidence = check_fraction(self.min_confidence, 'min_confidence')
+        if self.near_duplicate is not None: self.near_duplicate = check_fraction(self.near_duplicate, 'near_duplicate')
+        self.quantile = check_fraction(self.quantile, 'quantile', closed=False)
         if self.criterion is not None:
             check_in(self.criterion, CRITERIA, 'filter criterion')
             if self.criterion == 'hardness' and self.stats is None:
@@ -62,8 +57,7 @@ class SampleFilter:
             raise DataError("near_duplicate compares with the real training images: pass real= (an ImageSet)")
         if not (self.agree or self.min_confidence or self.criterion or self.near_duplicate):
             raise DataError("this SampleFilter has no rule: set agree=True, min_confidence=, criterion= or near_duplicate=")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
-            raise DataError(f"batch_size must be an integer >= 1; got {self.batch_size!r}")
+        check_int(self.batch_size, 'batch_size')
         if not isinstance(self.judge, ClassifierView): self.judge = ClassifierView(self.judge)
         self.judge.eval()
         self._fn = make_criterion(self.criterion, self.stats) if self.criterion else None

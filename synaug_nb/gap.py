@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import DataError, check_in
+from .core import DataError, check_in, check_int, check_number, check_fraction
 from .data import ImageSet, concat_sets
 from .models import Classifier, head_of
 from .metrics import _fmt, _jsonable
@@ -27,10 +27,6 @@ __all__ = ['MIN_PER_DOMAIN', 'MIN_PER_CLASS', 'EMBED_METHODS', 'REPLACE_MODES', 
            'embed_2d', 'gap_scatter', 'replacement_set', 'replacement_curve', 'plot_replacement']
 
 # %% ../nbs/10_gap.ipynb #5e31e0cd
-def _positive_int(n, what:str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise DataError(f"{what} must be a positive integer; got {n!r}")
-    return int(n)
-
 def _hooked(model:nn.Module) -> tuple[Callable, Callable]:
     "(images -> input of the last nn.Linear of `model`, a function that removes the hook)."
     try: lin, seen = head_of(model), {}
@@ -47,7 +43,7 @@ def extract_features(model, ds:ImageSet, batch_size:int=256, device='cpu', trans
     "Penultimate features `(N, D)` of the images of `ds`, their labels and domain flags (0 real, 1 synthetic); `model` is a `Classifier`, an `nn.Module` (input of its last `nn.Linear`) or a callable."
     if not isinstance(ds, ImageSet): raise DataError(f"extract_features needs an ImageSet; got {type(ds).__name__}")
     if len(ds) == 0: raise DataError(f"the set {ds.name!r} is empty; there are no features to extract")
-    batch_size = _positive_int(batch_size, 'batch_size')
+    batch_size = check_int(batch_size, 'batch_size')
     if transform is not None: ds = ds.with_transform(transform)
     device = torch.device(device); module = model if isinstance(model, nn.Module) else None
     if isinstance(model, Classifier): f, done = model.embed, lambda: None
@@ -175,9 +171,7 @@ def domain_probe(feats, domain, labels=None, test_size:float=0.3, seed:int=0, ba
     x = _features(feats); n = len(x)
     d = _domain(domain, n)
     y = np.zeros(n, np.int64) if labels is None else _per_row(labels, n, 'labels')
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.floating)) or not 0 < test_size < 1:
-        raise DataError(f"test_size must be a fraction strictly between 0 and 1; got {test_size!r}")
-    if not (isinstance(C, (int, float, np.floating)) and C > 0): raise DataError(f"C must be a number > 0; got {C!r}")
+    check_fraction(test_size, 'test_size', closed=False); check_number(C, 'C', 0, lo_open=True)
     avail = (int((d == 0).sum()), int((d == 1).sum()))
     if 0 in avail:
         one = 'real (0)' if avail[0] else 'synthetic (1)'
@@ -228,7 +222,7 @@ def gap_scatter(feats, labels, domain, classes=None, method:str='umap', max_poin
     "SYNAuG Fig. 3b: features mapped to 2-D (`embed_2d`), coloured by class, circles real and crosses synthetic; at most `max_points` (a random subset by `seed`)."
     x = _features(feats); n = len(x)
     y, d = _per_row(labels, n, 'labels'), _domain(domain, n)
-    max_points = _positive_int(max_points, 'max_points')
+    max_points = check_int(max_points, 'max_points')
     cls = np.unique(y)
     names = [str(c) for c in range(int(cls.max()) + 1)] if classes is None else [str(c) for c in classes]
     if cls.min() < 0 or cls.max() >= len(names): raise DataError(f"label {cls.max() if cls.max() >= len(names) else cls.min()} is out of range for {len(names)} class names; valid: 0..{len(names) - 1}")
@@ -252,10 +246,7 @@ def gap_scatter(feats, labels, domain, classes=None, method:str='umap', max_poin
 # %% ../nbs/10_gap.ipynb #fe297b88
 REPLACE_MODES = ('ratio', 'classwise')
 
-def _ratio(r) -> float:
-    if isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) or not 0 <= r <= 1:
-        raise DataError(f"ratio must be a number in [0, 1]; got {r!r}")
-    return float(r)
+def _ratio(r) -> float: return check_number(r, 'ratio', 0, 1)
 
 def _check_pair(real:ImageSet, synthetic:ImageSet):
     for s, what in ((real, 'real'), (synthetic, 'synthetic')):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Sequence
 import numpy as np
-from .core import DataError, check_in
+from .core import DataError, check_in, check_int, check_number
 from .data import ImageSet
 
 # %% auto #0
@@ -17,10 +17,8 @@ __all__ = ['longtail_counts', 'take_per_class', 'make_long_tail', 'balanced_spli
 def longtail_counts(n_max:int, n_classes:int, imbalance_factor:float, profile:str='exp', step_frac:float=0.5) -> np.ndarray:
     "Images per class, head first, for the exponential or step long-tail profile of Cao et al. (2019)."
     check_in(profile, ('exp', 'step'), 'long-tail profile')
-    if not np.isfinite(imbalance_factor) or imbalance_factor < 1:
-        raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {imbalance_factor}")
-    if n_classes < 1: raise DataError(f"n_classes must be >= 1; got {n_classes}")
-    if n_max < 1: raise DataError(f"n_max must be >= 1; got {n_max}")
+    check_number(imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
+    check_int(n_classes, 'n_classes', whole_float=True); check_int(n_max, 'n_max', whole_float=True)
     mu = 1.0 / imbalance_factor
     if profile == 'exp':
         if n_classes == 1: return np.array([n_max])

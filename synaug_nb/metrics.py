@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 from scipy import linalg
-from .core import DataError, check_in
+from .core import DataError, check_in, check_int
 from .data import ImageSet
 from .profile import ImbalanceProfile, SPLIT_COLORS
 
@@ -37,11 +37,6 @@ def _check_range(a:np.ndarray, n:int, what:str, lo:int=0):
     bad = np.flatnonzero((a < lo) | (a >= n))
     if len(bad): raise DataError(f"{what} {a[bad[0]]} at position {bad[0]} is out of range; valid: {lo}..{n-1}")
 
-def _positive_int(n, what:str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise DataError(f"{what} must be a positive integer; got {n!r}")
-    return int(n)
-
 def _pair(y_true, y_pred, n_classes:int|None=None) -> tuple[np.ndarray, np.ndarray]:
     "Checked `(y_true, y_pred)`: same length, not empty, labels in 0..n_classes-1."
     t, p = _labels(y_true, 'y_true'), _labels(y_pred, 'y_pred')
@@ -52,7 +47,7 @@ def _pair(y_true, y_pred, n_classes:int|None=None) -> tuple[np.ndarray, np.ndarr
 
 def per_class_accuracy(y_true, y_pred, n_classes:int) -> np.ndarray:
     "Accuracy (%) of each class: correct predictions / test samples of the class; NaN for a class with no test sample."
-    n_classes = _positive_int(n_classes, 'n_classes')
+    n_classes = check_int(n_classes, 'n_classes')
     t, p = _pair(y_true, y_pred, n_classes)
     total, hit = np.bincount(t, minlength=n_classes), np.bincount(t[t == p], minlength=n_classes)
     return np.where(total > 0, 100 * hit / np.maximum(total, 1), np.nan)
@@ -141,7 +136,7 @@ class GroupAccuracy:
 
 def group_accuracy(y_true, y_pred, groups, n_classes:int, n_groups:int, classes=None, group_names=None) -> GroupAccuracy:
     "Accuracy (%) per class × group cell, worst and mean cell, and overall accuracy; group -1 (unknown) counts in the overall accuracy only."
-    n_classes, n_groups = _positive_int(n_classes, 'n_classes'), _positive_int(n_groups, 'n_groups')
+    n_classes, n_groups = check_int(n_classes, 'n_classes'), check_int(n_groups, 'n_groups')
     t, p = _pair(y_true, y_pred, n_classes)
     g = _labels(groups, 'groups')
     if len(g) != len(t): raise DataError(f"groups has {len(g)} entries but there are {len(t)} test samples")
@@ -156,7 +151,7 @@ def group_accuracy(y_true, y_pred, groups, n_classes:int, n_groups:int, classes=
 def _rates(y_true, y_pred, s, n_classes:int|None=None):
     "(groups present, n per group, positives per group × class, SR, TPR, FPR), rates shaped (n_groups, n_classes), NaN where undefined."
     t, p = _pair(y_true, y_pred)
-    C = max(int(t.max()) + 1, int(p.max()) + 1, 2) if n_classes is None else _positive_int(n_classes, 'n_classes')
+    C = max(int(t.max()) + 1, int(p.max()) + 1, 2) if n_classes is None else check_int(n_classes, 'n_classes')
     _check_range(t, C, 'y_true'); _check_range(p, C, 'y_pred')
     s = _labels(s, 's')
     if len(s) != len(t): raise DataError(f"s has {len(s)} entries but there are {len(t)} test samples; give one group per sample")
@@ -246,7 +241,7 @@ def _sq_dists(a:np.ndarray, b:np.ndarray) -> np.ndarray:
 def density_coverage(real_feats, fake_feats, k:int=5, block:int=2048) -> dict:
     "Density and coverage (Naeem et al. 2020) of fake features against real ones with k-NN balls: {'density','coverage'}."
     x, y = _feature_pair(real_feats, fake_feats, 'real_feats', 'fake_feats')
-    k = _positive_int(k, 'k')
+    k = check_int(k, 'k')
     if k >= len(x): raise DataError(f"k={k} is too large for {len(x)} real feature vectors: each needs k other real vectors; use k <= {len(x) - 1}")
     radii = np.empty(len(x))
     for i in range(0, len(x), block):
@@ -382,7 +377,7 @@ def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device='cpu'
     "Predicted class (argmax of the logits) of each image of `ds`, read through its `__getitem__` (`transform`, if given, replaces the set's)."
     if not isinstance(ds, ImageSet): raise DataError(f"predict needs an ImageSet test set; got {type(ds).__name__}")
     if len(ds) == 0: raise DataError(f"the test set {ds.name!r} is empty")
-    batch_size = _positive_int(batch_size, 'batch_size')
+    batch_size = check_int(batch_size, 'batch_size')
     if transform is not None: ds = ds.with_transform(transform)
     n_classes = ds.n_classes if n_classes is None else n_classes
     device = torch.device(device); was_training = model.training

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, atomic_write, head_of   # head_of: models' callers import it from here too
+from .core import DataError, check_in, atomic_write, check_int, head_of   # head_of: models' callers import it from here too
 
 # %% auto #0
 __all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear', 'Classifier',
@@ -83,10 +83,6 @@ class Classifier(nn.Module):
         finally: self.train(was)
 
 # %% ../nbs/07_models.ipynb #979ee675
-def _check_int(v, what:str, lo:int=1) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo: raise DataError(f"{what} must be an integer >= {lo}; got {v!r}")
-    return v
-
 class ZeroPadShortcut(nn.Module):
     "Option-A shortcut: every `stride`-th pixel, with zero channels added (half before, half after) up to `out_ch`; no parameters."
     def __init__(self, in_ch:int, out_ch:int, stride:int=1):
@@ -113,7 +109,7 @@ class BasicBlock(nn.Module):
 
 def resnet32(n_classes:int, in_channels:int=3) -> Classifier:
     "The CIFAR ResNet-32 of He et al. (2016): a 3x3 stem, 3 stages of 5 basic blocks (16, 32, 64 channels) with option-A shortcuts, global pooling; D = 64."
-    _check_int(n_classes, 'n_classes'); _check_int(in_channels, 'in_channels')
+    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels')
     parts, ch = [('stem', nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)))], 16
     for i, width in enumerate((16, 32, 64)):
         blocks = []
@@ -183,7 +179,7 @@ def torchvision_resnet(name:str='resnet18', n_classes:int=1000, weights_path=Non
     "torchvision's ResNet `name` ('resnet18' or 'resnet50'), optionally with local weights, its `fc` replaced by a head for `n_classes`."
     import torchvision
     check_in(name, TV_RESNETS, 'torchvision ResNet')
-    _check_int(n_classes, 'n_classes'); _check_int(in_channels, 'in_channels')
+    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels')
     net = getattr(torchvision.models, name)(weights=None)
     if small_input or in_channels != 3:
         k, s, p = (3, 1, 1) if small_input else (7, 2, 3)
@@ -199,7 +195,7 @@ def torchvision_resnet(name:str='resnet18', n_classes:int=1000, weights_path=Non
 # %% ../nbs/07_models.ipynb #a4e15b90
 def small_cnn(n_classes:int, in_channels:int=1, width:int=32) -> Classifier:
     "A small CNN for 8-28 px images: 3 conv-BN-ReLU blocks (width, 2*width, 4*width), global average pooling, FC 128 + ReLU; D = 128."
-    _check_int(n_classes, 'n_classes'); _check_int(in_channels, 'in_channels'); _check_int(width, 'width')
+    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels'); check_int(width, 'width')
     def block(i, o): return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
     features = nn.Sequential(*block(in_channels, width), nn.MaxPool2d(2), *block(width, 2 * width), nn.MaxPool2d(2),
                              *block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * width, 128), nn.ReLU(inplace=True))
@@ -269,4 +265,3 @@ def load_model(path, device=None, into:nn.Module|None=None) -> nn.Module:
     if bad: raise DataError(f"weights '{wp}' do not fit the {what}: {'; '.join(bad)}")
     model.load_state_dict(sd)
     return model.to(device) if device is not None else model
-

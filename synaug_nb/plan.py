@@ -9,7 +9,7 @@ import hashlib, json, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DataError, check_in, atomic_write
+from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet
 from .profile import ImbalanceProfile
 
@@ -18,13 +18,6 @@ __all__ = ['PLAN_KEYS', 'ITEM_COLUMNS', 'Plan', 'uniformize', 'item_seed', 'shar
 
 # %% ../nbs/02_plan.ipynb #a42e47f1
 def _show(x) -> str: return repr(x) if isinstance(x, str) else str(x)
-
-def _as_count(x, what:str) -> int:
-    "`x` as a positive int (a whole float such as 60.0 is accepted), else a `DataError` naming it."
-    ok = isinstance(x, (int, np.integer, float, np.floating)) and not isinstance(x, (bool, np.bool_))
-    if ok and isinstance(x, (float, np.floating)): ok = bool(np.isfinite(x)) and float(x).is_integer()
-    if not ok or x <= 0: raise DataError(f"{what} must be a positive integer; got {_show(x)}")
-    return int(x)
 
 def _int_array(x, what:str, shape:tuple) -> np.ndarray:
     "`x` as an int64 array of `shape`, else a `DataError`."
@@ -56,8 +49,7 @@ class Plan:
         if self.group_names is not None: self.group_names = [str(g) for g in self.group_names]
         shape = (len(self.classes),) if self.by == 'class' else (len(self.classes), len(self.group_names))
         self.real, self.target = _int_array(self.real, 'real counts', shape), _int_array(self.target, 'targets', shape)
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
-            raise DataError(f"seed must be an integer >= 0; got {_show(self.seed)}")
+        check_int(self.seed, 'seed', 0)
         self.seed = int(self.seed)
         if (self.real < 0).any(): raise DataError(f"real counts must be >= 0; {self.label(np.argmin(self.real))} has {self.real.min()}")
         if (self.target < 0).any():
@@ -170,7 +162,7 @@ def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|Non
         t = int(real.max()) if real.size else 0
         if t < 1: raise DataError(f"every {unit} is empty, so there is no largest one to fill up to; pass target= as a positive integer")
         return np.full_like(real, t)
-    if not isinstance(target, dict): return np.full_like(real, _as_count(target, 'target'))
+    if not isinstance(target, dict): return np.full_like(real, check_int(target, 'target', whole_float=True))
     out = real.copy()
     for key, v in target.items():
         if by == 'class':
@@ -181,7 +173,7 @@ def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|Non
             c, g = key
             i = (classes.index(check_in(c, classes, 'class')), group_names.index(check_in(g, group_names, 'group')))
             what = f"target of cell ({c!r}, {g!r})"
-        out[i] = _as_count(v, what)
+        out[i] = check_int(v, what, whole_float=True)
     return out
 
 def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
@@ -230,8 +222,7 @@ Plan.items = _items
 # %% ../nbs/02_plan.ipynb #686d4f8f
 def shard(items:pd.DataFrame, rank:int, world_size:int) -> pd.DataFrame:
     "The rows of `items` for worker `rank` of `world_size` (contiguous, near-equal shares)."
-    ws = _as_count(world_size, 'world_size')
-    if not isinstance(rank, (int, np.integer)) or isinstance(rank, bool) or not 0 <= rank < ws:
-        raise DataError(f"rank must be an integer in 0..{ws - 1} for world_size {ws}; got {_show(rank)}")
+    ws = check_int(world_size, 'world_size', whole_float=True)
+    check_int(rank, f'rank (world_size {ws})', 0, ws - 1)
     n = len(items)
     return items.iloc[rank * n // ws:(rank + 1) * n // ws]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from .core import DataError
+from .core import DataError, check_int
 from .plan import ITEM_COLUMNS
 from .core import atomic_write
 
@@ -86,8 +86,7 @@ class PromptBook:
 _SPACES, _BEFORE_PUNCT = re.compile(r'\s+'), re.compile(r'\s+([,.;:!?])')
 
 def _check_seed(seed):
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise DataError(f"a prompt seed must be an integer >= 0; got {seed!r}")
+    check_int(seed, 'a prompt seed', 0)
     return int(seed)
 
 def _draw(self:PromptBook, class_name:str, group_name:str|None, seed:int) -> dict:

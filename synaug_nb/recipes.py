@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
-from .core import DataError, check_in, set_seed, image_grid, atomic_write
+from .core import DataError, check_in, set_seed, image_grid, atomic_write, check_int, check_number, check_fraction
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
@@ -43,12 +43,6 @@ OPTIONAL_METHODS = ('fg_loss', 'fg_hardness', 'synaug_filtered', 'fg_rounds')   
 SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'synaug_filtered', 'fg_rounds')
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
-def _pos_int(v, what):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise DataError(f"{what} must be an integer >= 1; got {v!r}")
-
-def _nonneg(v, what):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0: raise DataError(f"{what} must be a finite number >= 0; got {v!r}")
-
 @dataclass
 class DemoConfig:
     "Every setting of a demo run (data, generator, synthesis, classifier)."
@@ -86,7 +80,7 @@ class DemoConfig:
     train_steps: int = 400
     batch_size: int = 128
     lr: float = 0.05
-    mixup_alpha: float = 1.0
+    mixup_alpha: float = 0.2            # Beta(α, α) of SYNAuG's domain Mixup; 1.0 underfits in 400 steps (see 'Why row (c) needed a smaller α')
     ft_steps: int = 30
     ft_lr: float = 0.01
     retrain_steps: int = 100
@@ -103,22 +97,20 @@ class DemoConfig:
         self._methods_given = self.methods is not None
         check_in(self.backend, ('pixel', 'sd', 'unclip'), 'backend')
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
-        if self.resolution is not None: _pos_int(self.resolution, 'resolution')
+        if self.resolution is not None: check_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         check_in(self.embed, ('umap', 'pca'), 'embed')
-        if self.imbalance_factor is not None and (isinstance(self.imbalance_factor, bool) or not isinstance(self.imbalance_factor, (int, float)) or not self.imbalance_factor >= 1):
-            raise DataError(f"imbalance_factor must be a number >= 1 (largest / smallest class); got {self.imbalance_factor!r}")
+        if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
-                  'ft_steps', 'retrain_steps', 'max_points', 'rounds'): _pos_int(getattr(self, k), k)
-        for k in ('guidance_scale', 'feedback_scale', 'lr', 'ft_lr', 'mixup_alpha'): _nonneg(getattr(self, k), k)
-        if self.n_max is not None: _pos_int(self.n_max, 'n_max')
-        if isinstance(self.filter_quantile, bool) or not isinstance(self.filter_quantile, (int, float)) or not 0 < self.filter_quantile < 1:
-            raise DataError(f"filter_quantile must be a number in (0, 1); got {self.filter_quantile!r}")
-        if self.group_target is not None: _pos_int(self.group_target, 'group_target')
-        if self.image_size is not None: _pos_int(self.image_size, 'image_size')
-        if isinstance(self.test_frac, bool) or not isinstance(self.test_frac, (int, float)) or not 0 < self.test_frac < 1: raise DataError(f"test_frac must be a number in (0, 1); got {self.test_frac!r}")
+                  'ft_steps', 'retrain_steps', 'max_points', 'rounds'): check_int(getattr(self, k), k)
+        for k in ('guidance_scale', 'feedback_scale', 'lr', 'ft_lr', 'mixup_alpha'): check_number(getattr(self, k), k, 0)
+        if self.n_max is not None: check_int(self.n_max, 'n_max')
+        check_fraction(self.filter_quantile, 'filter_quantile', closed=False)
+        if self.group_target is not None: check_int(self.group_target, 'group_target')
+        if self.image_size is not None: check_int(self.image_size, 'image_size')
+        check_fraction(self.test_frac, 'test_frac', closed=False)
         for k in ('many_above', 'few_below'):
-            if getattr(self, k) is not None: _nonneg(getattr(self, k), k)
+            if getattr(self, k) is not None: check_number(getattr(self, k), k, 0)
         valid = self.all_methods
         self.methods = tuple(self.default_methods if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
@@ -271,14 +263,15 @@ def train_method(name:str, bench:Benchmark, cfg:DemoConfig, synthetic:dict|None=
     if name == 'balanced_softmax': return _fit(cfg, tr, 'balanced_softmax', progress=progress)
     if name == 'resample': return _fit(cfg, tr, sampler='group_balanced', progress=progress)
     if name == 'group_dro': return _fit(cfg, tr, 'group_dro', sampler='group_balanced', progress=progress)
-    if name == 'synaug_plain': return _fit(cfg, syn('plain'), progress=progress)
+    samp = 'uniform' if cfg.task == 'longtail' else 'group_balanced'   # group tasks: every cell drawn equally often from the union
+    if name == 'synaug_plain': return _fit(cfg, syn('plain'), sampler=samp, progress=progress)
     if name == 'oracle': return _fit(cfg, oracle_set(bench, cfg), progress=progress)
     if name == 'fg_rounds':
         if 'rounds' not in cache: raise DataError("fg_rounds trains inside its rounds: run it through run_demo (or feedback_rounds), which puts the result in cache['rounds']")
         return cache['rounds'].model
     if name == 'synaug_filtered':
-        return _last_layer(cfg, _fit(cfg, syn('filtered'), mix='mixup', progress=progress), syn('filtered'), reinit=False)
-    if 'mixup' not in cache: cache['mixup'] = _fit(cfg, syn('plain'), mix='mixup', progress=progress)
+        return _last_layer(cfg, _fit(cfg, syn('filtered'), sampler=samp, mix='mixup', progress=progress), syn('filtered'), reinit=False)
+    if 'mixup' not in cache: cache['mixup'] = _fit(cfg, syn('plain'), sampler=samp, mix='mixup', progress=progress)
     if name == 'synaug_mixup': return cache['mixup']
     return _last_layer(cfg, cache['mixup'], syn('plain'), reinit=name == 'synaug_mixup_retrain')
 

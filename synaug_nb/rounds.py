@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch.nn as nn
-from .core import DataError, check_in, atomic_write
+from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet, concat_sets
 from .specs import holdout_split, fit_images
 from .plan import Plan
@@ -26,9 +26,7 @@ __all__ = ['split_budget', 'class_error', 'allocate', 'RoundsResult', 'feedback_
 # %% ../nbs/11a_rounds.ipynb #cd8feda8
 def split_budget(total:int, rounds:int) -> list[int]:
     "`total` images in `rounds` near-equal shares (earlier shares larger by one)."
-    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1: raise DataError(f"rounds must be an integer >= 1; got {rounds!r}")
-    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < rounds:
-        raise DataError(f"the image budget must be an integer >= rounds ({rounds}); got {total!r}")
+    check_int(rounds, 'rounds'); check_int(total, f'the image budget (at least one image per round, {rounds})', rounds)
     q, r = divmod(int(total), int(rounds)); return [q + (k < r) for k in range(rounds)]
 
 def class_error(acc, n, smoothing:float=1.0) -> np.ndarray:

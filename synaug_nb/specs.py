@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from PIL import Image
-from .core import DataError, check_in, to_pil
+from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction
 from .data import ImageSet, FileList
 from .profile import scaled_thresholds
 from .imbalance import longtail_counts, take_per_class, balanced_split, _class_order
@@ -74,8 +74,7 @@ def parse_spec(spec) -> DataSpec:
 # %% ../nbs/01e_specs.ipynb #379691f9
 def holdout_split(ds:ImageSet, test_frac:float=0.2, seed:int=0) -> tuple[ImageSet, ImageSet]:
     "`(train, test)`: `test_frac` of each class (× group, with groups) held out by `seed`; every class keeps at least one image on each side."
-    if isinstance(test_frac, bool) or not isinstance(test_frac, (int, float)) or not 0 < test_frac < 1:
-        raise DataError(f"test_frac must be a number in (0, 1); got {test_frac!r}")
+    check_fraction(test_frac, 'test_frac', closed=False)
     counts = ds.counts(); few = [ds.classes[c] for c in np.flatnonzero(counts < 2)]
     if few: raise DataError(f"classes {few[:10]} of {ds.name!r} have fewer than 2 images: one is needed to train and one to test; add images or give a test split")
     key = ds.labels * (ds.n_groups + 1) + (ds.groups + 1 if ds.has_groups else 0)
@@ -113,13 +112,10 @@ def _fit(im:Image.Image, size:int) -> Image.Image:
     l, t = (nw - size) // 2, (nh - size) // 2
     return im.crop((l, t, l + size, t + size))
 
-def _pos_int(v, what):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise DataError(f"{what} must be an integer >= 1; got {v!r}")
-
 def materialize(ds:ImageSet, size:int|None=None, mode:str='RGB', workers:int|None=None) -> ImageSet:
     "`ds` decoded once into memory (uint8), each image's short side resized to `size` and centre-cropped square; labels, groups, domain and meta kept."
     check_in(mode, ('L', 'RGB'), 'mode')
-    if size is not None: _pos_int(size, 'size')
+    if size is not None: check_int(size, 'size')
     def one(i):
         im = to_pil(ds.image(i)).convert(mode)
         return np.asarray(_fit(im, size) if size else im)
@@ -137,7 +133,7 @@ class _Convert:
 def resize_transform(size:int, mode:str='RGB'):
     "A torchvision transform with `materialize`'s geometry: PIL image -> `mode`, short side `size`, centre crop, float tensor in [0, 1]."
     import torchvision.transforms as T
-    _pos_int(size, 'size'); check_in(mode, ('L', 'RGB'), 'mode')
+    check_int(size, 'size'); check_in(mode, ('L', 'RGB'), 'mode')
     return T.Compose([T.Lambda(_Convert(mode)), T.Resize(size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(size), T.ToTensor()])
 
 # %% ../nbs/01e_specs.ipynb #89bd350b
@@ -171,7 +167,7 @@ def fit_images(ds:ImageSet, image_size:int|None=None, mode:str='RGB', in_memory:
     "`ds` under the size policy: resized to `image_size` (else one size required), in memory when small (or as asked), else read through a resize transform."
     if ds.images.in_memory and image_size is None: return ds
     if image_size is None: h, w = (check_same_size(ds) or (1, 1, 1))[:2]
-    else: _pos_int(image_size, 'image_size'); w = h = image_size
+    else: check_int(image_size, 'image_size'); w = h = image_size
     nbytes = len(ds) * w * h * (3 if mode == 'RGB' else 1)
     if in_memory or (in_memory is None and nbytes <= MAX_IN_MEMORY): return materialize(ds, image_size, mode)
     return ds.with_transform(resize_transform(image_size, mode)) if image_size else ds
@@ -299,7 +295,7 @@ def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float, gen_given:bool=Fals
     ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else got.get('default_imbalance')
     left = None
     if ifac is not None and ifac != 1 and o['task'] == 'longtail' and not got.get('long_tail_done'):
-        if isinstance(ifac, bool) or not isinstance(ifac, (int, float)) or not ifac >= 1: raise DataError(f"imbalance_factor must be a number >= 1; got {ifac!r}")
+        check_number(ifac, 'imbalance_factor', 1)
         train, left = long_tail_parts(train, ifac, o['n_max'], o['class_order'], o['seed'])
         c = train.counts(); notes.append(f"long tail cut with imbalance factor {ifac:g}: {c.max()} -> {c.min()} images per class")
     if got.get('holdout') is not None: hold, gnote = got['holdout'], got.get('holdout_note', 'generator data: the spec\'s hold-out')

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import DataError, load_image, to_pil, atomic_write
+from .core import DataError, load_image, to_pil, atomic_write, check_int
 from .data import ImageSet, FileList
 from .plan import Plan, shard, item_seed
 from .prompts import PromptBook
@@ -176,7 +176,7 @@ def synthesize(plan:Plan, generator:Generator, out,
     if filter is not None and not isinstance(filter, SampleFilter): raise DataError(f"filter must be a SampleFilter; got {type(filter).__name__}")
     if filter is not None and world_size > 1:
         raise DataError(f"a filter runs in one process (its thresholds see the whole plan); got world_size={world_size}: filter a folder made in one process")
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, (int, np.integer)) or max_attempts < 1: raise DataError(f"max_attempts must be an integer >= 1; got {max_attempts!r}")
+    check_int(max_attempts, 'max_attempts')
     if prompts is not None: prompts.validate(plan.classes, plan.group_names)
     generator.check_plan(plan, prompts)
     settings = run_settings(plan, generator, steps, guidance_scale, feedback, batch_size, world_size, prompts, filter)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import DataError, check_in, default_device, atomic_write
+from .core import DataError, check_in, default_device, atomic_write, check_int, check_number
 from .data import ImageSet, FileList
 from .specs import check_same_size
 from .imbalance import balanced_split
@@ -314,7 +314,7 @@ class HistoryFile(Callback):
     "Write `learn.history` as JSON to `path` every `every` steps and at the end (main process; atomically), for a monitor in another process."
     order = 70
     def __init__(self, path, every:int=10):
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1: raise DataError(f"every must be an integer >= 1 (steps); got {every!r}")
+        check_int(every, 'every (steps)')
         self.path, self.every = Path(path), int(every)
     def _write(self):
         if self.learn.acc.is_main_process: atomic_write(self.path, json.dumps(self.learn.history))
@@ -337,6 +337,8 @@ class Learner:
                  prefetch_factor:int=2,      # batches each of them decodes ahead of the step
                  cbs:Sequence[Callback]=()): # more callbacks, run in every `fit`
         check_in(mix, (None, 'mixup', 'cutmix'), 'mix')
+        check_number(lr, 'lr', 0, lo_open=True); check_int(batch_size, 'batch_size'); check_number(wd, 'wd', 0); check_number(momentum, 'momentum', 0, 1)
+        if mix: check_number(alpha, 'alpha', 0, lo_open=True)
         from accelerate import Accelerator
         self.acc = accelerator or Accelerator(cpu=(str(device) == 'cpu'))
         if channels_last: model.to(memory_format=torch.channels_last)   # 4-D weights only; same numbers up to rounding
@@ -368,7 +370,7 @@ class Learner:
     def fit(self, steps:int, ckpt=None, save_every:int=200, resume:bool=False, progress:bool=True, params=None,
             stop_after:int|None=None, cbs:Sequence[Callback]=()) -> Learner:
         "Train for `steps` optimizer steps (with `ckpt`, checkpointed every `save_every` and continued when `resume`); `cbs` are callbacks for this fit only."
-        if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
+        check_int(steps, 'steps')
         extra = list(cbs) + ([Checkpoint(ckpt, save_every, resume)] if ckpt else []) + ([StopAfter(stop_after)] if stop_after is not None else []) \
                 + ([ProgressBar()] if progress else [])
         self._cbs = sorted(self.cbs + extra, key=lambda cb: cb.order)

@@ -13,7 +13,7 @@ import torch
 import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
-from .core import DataError, check_in, image_grid, to_pil
+from .core import DataError, check_in, image_grid, to_pil, check_int, check_number
 from .data import ImageSet, concat_sets
 from .plan import Plan, item_seed
 from .prompts import PromptBook, default_book
@@ -46,13 +46,6 @@ def preview_html(gen:Generated, render_id:int=0, scale:int=4) -> str:
                      f'<img src="data:image/png;base64,{_png_b64(gen.images[i])}" width="{w * scale}" height="{h * scale}" style="image-rendering:pixelated"/>'
                      f'<figcaption style="font-size:10px;line-height:1.1">{html.escape(str(m["prompt"]) or "(no prompt)")}<br/><b>{html.escape(crit)}</b></figcaption></figure>')
     return f'<div class="synaug-grid" data-render="{render_id}" style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
-
-def _number(x, what:str, lo:float=0.0, hi:float|None=None, integer:bool=False):
-    ok = isinstance(x, (int, np.integer)) if integer else isinstance(x, (int, float, np.integer, np.floating))
-    if isinstance(x, bool) or not ok or not np.isfinite(x) or x < lo or (hi is not None and x > hi):
-        rng = f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
-        raise DataError(f"{what} must be {'an integer' if integer else 'a number'} {rng}; got {x!r}")
-    return int(x) if integer else float(x)
 
 # %% ../nbs/11_widgets.ipynb #9fdf9301
 class Job:
@@ -109,7 +102,7 @@ class Studio:
         gn = group_names if group_names is not None else getattr(model, 'group_names', None)
         self.group_names = [str(g) for g in gn] if gn else None
         self.book = (prompts or default_book()).validate(self.classes, self.group_names)
-        self.n, self.chunk, self.batch_size, self.debounce = _number(n, 'n', 1, integer=True), max(1, int(chunk)), batch_size, debounce
+        self.n, self.chunk, self.batch_size, self.debounce = check_int(n, 'n', 1), max(1, int(chunk)), batch_size, debounce
         self.is_unclip = hasattr(generator, 'dropout') and generator.backend == 'unclip'
         self.renders = self.dropped = self.requests = 0
         self.last = self.last_settings = self.synth_result = None
@@ -210,16 +203,16 @@ def _set(self:Studio, **kw) -> dict:
     if 'group_name' in kw:
         if not self.group_names: raise DataError(f"group_name={kw['group_name']!r} given but the generator is not conditioned on groups")
         check_in(str(kw['group_name']), self.group_names, 'group')
-    if 'guidance_scale' in kw: _number(kw['guidance_scale'], 'guidance_scale', 0, 10)
+    if 'guidance_scale' in kw: check_number(kw['guidance_scale'], 'guidance_scale', 0, 10)
     if 'criterion' in kw:
         check_in(kw['criterion'], CRITERIA, 'criterion')
         if kw['criterion'] != 'none' and self.judge is None: raise DataError(f"criterion {kw['criterion']!r} needs a judge: pass judge= (e.g. train_judge(real))")
-    if 'feedback_scale' in kw: _number(kw['feedback_scale'], 'feedback_scale', 0, 0.3)
-    if 'steps' in kw: _number(kw['steps'], 'steps', 1, 50, integer=True)
-    if 'seed' in kw: _number(kw['seed'], 'seed', 0, integer=True)
+    if 'feedback_scale' in kw: check_number(kw['feedback_scale'], 'feedback_scale', 0, 0.3)
+    if 'steps' in kw: check_int(kw['steps'], 'steps', 1, 50)
+    if 'seed' in kw: check_int(kw['seed'], 'seed', 0)
     if 'dropout' in kw:
         if not self.is_unclip: raise DataError(f"dropout={kw['dropout']!r}: image-embedding dropout applies only to an UnCLIPGenerator; this is {type(self.gen).__name__}")
-        _number(kw['dropout'], 'dropout', 0, 0.95)
+        check_number(kw['dropout'], 'dropout', 0, 0.95)
     ws = dict(class_name=self.w_class, group_name=self.w_group, guidance_scale=self.w_guidance, criterion=self.w_criterion,
               feedback_scale=self.w_fb_scale, steps=self.w_steps, seed=self.w_seed, dropout=self.w_dropout)
     for k, v in kw.items(): ws[k].value = str(v) if k in ('class_name', 'group_name') else v
@@ -430,7 +423,7 @@ class TrainingMonitor:
                  every:float=0.5,                        # a history file: seconds between reads
                  redraw_every:int=10):                   # a Learner: steps between redraws (the monitor is a callback of its fit)
         self.source, self.test, self.train_counts, self.model, self.every = source, test, train_counts, model, every
-        self.redraw_every = _number(redraw_every, 'redraw_every', 1, integer=True)
+        self.redraw_every = check_int(redraw_every, 'redraw_every', 1)
         if train_counts is None and hasattr(source, 'train'): self.train_counts = source.train.counts()
         self.report = self.job = None; self.polls = self.redraws = 0
         self.w_plot, self.w_table = W.Output(), W.Output()
@@ -509,7 +502,7 @@ TrainingMonitor.draw, TrainingMonitor.poll, TrainingMonitor.show_report, Trainin
 # %% ../nbs/11_widgets.ipynb #b2d79230
 def launch_fn(make_learner:Callable, steps:int, history_path, every:int=10, ckpt=None, **fit_kw) -> Callable:
     "The function `accelerate.notebook_launcher` runs in each process: build a Learner and fit it; the main process writes its history to `history_path` every `every` steps and at the end (`HistoryFile`)."
-    steps, every = _number(steps, 'steps', 1, integer=True), _number(every, 'every', 1, integer=True)
+    steps, every = check_int(steps, 'steps', 1), check_int(every, 'every', 1)
     def train_fn():
         learner = make_learner()
         learner.fit(steps, ckpt=ckpt, progress=False, cbs=[*fit_kw.pop('cbs', ()), HistoryFile(history_path, every)], **fit_kw)

@@ -114,7 +114,7 @@ def test_empty_class(tmp_path, toy):
 
 @pytest.mark.parametrize('bad', [0.99, 0, -5, float('nan'), float('inf')])
 def test_imbalance_factor_below_one(toy, bad):
-    with pytest.raises(DataError, match='imbalance_factor must be a number >= 1'): make_long_tail(toy, bad)
+    with pytest.raises(DataError, match=r'imbalance_factor \(largest / smallest class\) must be a finite number >= 1'): make_long_tail(toy, bad)
 
 def test_wrong_shapes_and_counts(toy):
     with pytest.raises(DataError, match=r'\(N,H,W\), \(N,H,W,1\) or \(N,H,W,3\); got shape \(3, 4, 4, 2\)'):

@@ -163,7 +163,7 @@ def test_density_coverage_identical_sets_cover_everything():
     (lambda: split_accuracy([0, 1], [0, 1], []), 'train_counts must hold one count per class'),
     (lambda: split_accuracy([0, 1], [0, 2], [10, 10]), r'y_pred 2 at position 1 is out of range; valid: 0..1'),
     (lambda: group_accuracy([0, 1], [0, 1], [0, 3], 2, 2), r'group 3 at position 1 is out of range; valid: -1..1'),
-    (lambda: group_accuracy([0, 1], [0, 1], [0, 1], 2, 0), 'n_groups must be a positive integer; got 0'),
+    (lambda: group_accuracy([0, 1], [0, 1], [0, 1], 2, 0), 'n_groups must be an integer >= 1; got 0'),
     (lambda: fairness_gaps([0, 1], [0, 1], [0]), 's has 1 entries but there are 2 test samples'),
     (lambda: fairness_gaps([0, 1], [0, 1], [0, 1], reduce='min'), r"unknown reduce 'min'; valid: 'max', 'mean'"),
     (lambda: fairness_gaps([0, 1], [0, 1], [-1, -1]), 'no sample has a known group'),

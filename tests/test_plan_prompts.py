@@ -83,13 +83,13 @@ def test_prompt_book_roundtrip(tmp_path, suffix):
 @pytest.mark.parametrize('kw,msg', [
     (dict(target=50), "target 50 is below the 90 real images of class '0'; a uniform set needs target >= 90"),
     (dict(target={'5': 10}), "target 10 is below the 25 real images of class '5'"),
-    (dict(target=0), 'target must be a positive integer; got 0'),
-    (dict(target=-3), 'target must be a positive integer; got -3'),
-    (dict(target=float('nan')), 'target must be a positive integer; got nan'),
-    (dict(target=95.5), 'target must be a positive integer; got 95.5'),
-    (dict(target='100'), "target must be a positive integer; got '100'"),
+    (dict(target=0), 'target must be an integer >= 1; got 0'),
+    (dict(target=-3), 'target must be an integer >= 1; got -3'),
+    (dict(target=float('nan')), 'target must be an integer >= 1; got nan'),
+    (dict(target=95.5), 'target must be an integer >= 1; got 95.5'),
+    (dict(target='100'), "target must be an integer >= 1; got '100'"),
     (dict(target={'eleven': 100}), "unknown class 'eleven'; valid: '0'"),
-    (dict(target={'3': 0}), "target of class '3' must be a positive integer; got 0"),
+    (dict(target={'3': 0}), "target of class '3' must be an integer >= 1; got 0"),
     (dict(by='cell'), "by='cell' needs a set with groups"),
     (dict(by='group'), "unknown by 'group'; valid: 'class', 'cell'"),
     (dict(seed=-1), 'seed must be an integer >= 0; got -1'),
@@ -119,8 +119,8 @@ def test_other_sources_are_refused(lt):
     with pytest.raises(DataError, match=r'pass its .train'): uniformize(longtail_benchmark('digits', 10))
     with pytest.raises(DataError, match='needs an ImageSet or an ImbalanceProfile; got list'): uniformize([1, 2])
 
-@pytest.mark.parametrize('rank,ws,msg', [(3, 3, 'rank must be an integer in 0..2'), (-1, 3, 'rank must be an integer in 0..2'),
-                                         (0, 0, 'world_size must be a positive integer; got 0')])
+@pytest.mark.parametrize('rank,ws,msg', [(3, 3, r'rank \(world_size 3\) must be an integer in \[0, 2\]; got 3'), (-1, 3, r'rank \(world_size 3\) must be an integer in \[0, 2\]; got -1'),
+                                         (0, 0, 'world_size must be an integer >= 1; got 0')])
 def test_shard_bad_rank(plan, rank, ws, msg):
     with pytest.raises(DataError, match=msg): shard(plan.items(), rank, ws)
 

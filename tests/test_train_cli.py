@@ -64,3 +64,14 @@ def test_mismatched_groups_are_refused(tmp_path):
     b = group_benchmark('fairness', 'digits')
     syn = b.holdout.subset(np.arange(10)); syn.group_names = ['red', 'green']; syn.domain[:] = 1
     with pytest.raises(DataError, match=r"groups \['red', 'green'\], the real set has \['orange', 'blue'\]"): check_synthetic(b.train, syn)
+
+@pytest.mark.parametrize('flag,value,msg', [('--lr', 'nan', '--lr must be a finite number > 0; got nan'),
+                                            ('--lr', '-1', '--lr must be a finite number > 0; got -1.0'),
+                                            ('--steps', '0', '--steps must be an integer >= 1; got 0'),
+                                            ('--finetune-steps', '-2', '--finetune-steps must be an integer >= 0; got -2')])
+def test_bad_numbers_fail_in_one_line_before_any_work(synaug_cmd, tmp_path, flag, value, msg):
+    "Issue 12: `--lr nan` used to train to NaN weights and exit 0, `--lr -1` printed a torch traceback; now one line, exit 1, nothing written."
+    out = tmp_path/'run'
+    r = run(synaug_cmd, 'train', '--dataset', 'digits', flag, value, '--out', str(out), '--quiet', '--cpu')
+    assert r.returncode == 1 and r.stderr == f"synaug train: error: {msg}\n", r.stderr
+    assert not out.exists()
