@@ -67,10 +67,14 @@ def profile(out='runs/profile', data:str='auto', task:str|None=None, imbalance_f
     return res
 
 # %% ../nbs/15_cli.ipynb #e66bac22
+def _order(s:str|None):
+    "`--class-order`: 'reversed', 'random', or class names separated by commas."
+    return None if s is None else s if s in ('reversed', 'random') else [c.strip() for c in s.split(',')]
+
 def _bench(a):
     "The `Benchmark` of a command's data arguments (and `a.task` set to the data's task)."
     b = load_data(data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, a.test_frac, a.generator_data, a.image_size,
-                  many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, verify=not a.no_verify)
+                  many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, class_order=_order(a.class_order), verify=not a.no_verify)
     a.task = b.info['task']
     return b
 
@@ -91,8 +95,24 @@ def synthesize_cmd(a) -> dict:
     from synaug_nb.feedback import Feedback, train_judge, class_stats
     from synaug_nb.synthesize import synthesize
     from synaug_nb.generators import PixelGenerator, train_pixel_diffusion
+    check_int(a.steps, '--steps'); check_number(a.guidance_scale, '--guidance-scale', 0); check_int(a.batch_size, '--batch-size')
+    check_int(a.train_steps, '--train-steps'); check_int(a.train_batch_size, '--train-batch-size'); check_int(a.judge_steps, '--judge-steps')
+    check_int(a.max_attempts, '--max-attempts'); check_number(a.embed_dropout, '--embed-dropout', 0, 1, hi_open=True)
+    if a.target is not None: check_int(a.target, '--target')
+    if a.criterion == 'none':
+        given = [f for f, v in (('--feedback-scale', a.feedback_scale), ('--feedback-every', a.feedback_every)) if v is not None]
+        if given: raise DataError(f"{' and '.join(given)} set how feedback guides the sampler, and --criterion is none; pass --criterion loss, entropy or hardness, or drop {' and '.join(given)}")
+    else:
+        a.feedback_scale = 0.05 if a.feedback_scale is None else check_number(a.feedback_scale, '--feedback-scale', 0)
+        a.feedback_every = 5 if a.feedback_every is None else check_int(a.feedback_every, '--feedback-every')
     b = _bench(a)
     plan = uniformize(b.train, by=a.by, target=a.target, seed=a.seed)
+    rj = Path(a.out)/'run.json'
+    if rj.is_file():   # before any judge or generator trains: a folder of another plan is refused now, not minutes later
+        try: old = json.loads(rj.read_text()).get('plan_fingerprint')
+        except (json.JSONDecodeError, AttributeError): old = None   # synthesize names what is wrong with the file
+        if old is not None and old != plan.fingerprint():
+            raise DataError(f"output folder '{a.out}' holds another plan's manifest (plan {old}, this one {plan.fingerprint()}); choose another --out or delete it")
     book = PromptBook.load(a.prompts) if a.prompts else default_book()
     book.validate(plan.classes, plan.group_names)
     feedback = filt = None
@@ -133,7 +153,7 @@ def train_cmd(a) -> dict:
     from synaug_nb.models import build_model, save_model
     from synaug_nb.train import Learner, finetune_last_layer
     from synaug_nb.metrics import evaluate
-    from synaug_nb.synthesize import load_synthetic
+    from synaug_nb.synthesize import load_synthetic, check_plan_fits
     from synaug_nb.recipes import check_synthetic
     from synaug_nb.data import concat_sets
     from synaug_nb.core import set_seed
@@ -141,7 +161,10 @@ def train_cmd(a) -> dict:
     check_int(a.save_every, '--save-every'); check_int(a.finetune_steps, '--finetune-steps', 0)
     if a.workers is not None: check_int(a.workers, '--workers', 0)
     b = _bench(a); out = Path(a.out); tr = b.train
-    data = tr if not a.synthetic else concat_sets([tr, check_synthetic(tr, load_synthetic(a.synthetic))])
+    if a.synthetic:
+        syn = check_synthetic(tr, load_synthetic(a.synthetic, check_complete=not a.allow_incomplete))
+        if not a.allow_mismatch: check_plan_fits(a.synthetic, tr)
+    data = tr if not a.synthetic else concat_sets([tr, syn])
     ck = out/'checkpoint'
     if (ck/'state.pt').exists() and not a.resume:
         raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
@@ -183,6 +206,7 @@ def _data_args(q, out_default):
     q.add_argument('--task', default=None, choices=['longtail', 'spurious', 'fairness'], help="default: the data's (utkface: fairness, waterbirds: spurious, else longtail)")
     q.add_argument('--imbalance-factor', type=float, default=None, help='cut a long tail, largest / smallest class (>= 1; default: digits 10, Fashion-MNIST and CIFAR 100, files as they are)')
     q.add_argument('--n-max', type=int, default=None, help="the head class's images in a long-tail cut (default: the smallest class of the full data)")
+    q.add_argument('--class-order', default=None, metavar='ORDER', help="which class is the head of a long-tail cut: 'reversed' (the last), 'random', or all class names, head first, separated by commas (default: index order)")
     q.add_argument('--seed', type=int, default=0)
     q.add_argument('--test-frac', type=float, default=0.2, help='share of each class held out for test when the data has no test split')
     q.add_argument('--generator-data', default=None, metavar='SPEC', help="the generator's data: 'train' or a data spec (default: a disjoint balanced hold-out where the data has one)")
@@ -237,8 +261,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--steps', type=int, default=25, help='DDIM steps')
     s.add_argument('--guidance-scale', type=float, default=2.0, help='classifier-free guidance scale')
     s.add_argument('--criterion', default='none', choices=['none', 'loss', 'entropy', 'hardness'], help='feedback criterion')
-    s.add_argument('--feedback-scale', type=float, default=0.05)
-    s.add_argument('--feedback-every', type=int, default=5)
+    s.add_argument('--feedback-scale', type=float, default=None, help='with --criterion: guidance strength (default 0.05)')
+    s.add_argument('--feedback-every', type=int, default=None, help='with --criterion: guide every this many sampler steps (default 5)')
     s.add_argument('--judge-steps', type=int, default=300, help='training steps of the feedback judge (a small CNN on the real training set)')
     s.add_argument('--embed-dropout', type=float, default=0.5, help='unCLIP image-embedding dropout')
     s.add_argument('--batch-size', type=int, default=16)
@@ -253,6 +277,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
     tr.add_argument('--quiet', action='store_true')
     tr.add_argument('--synthetic', default=None, help='a synthesize output folder to add to the real training set')
+    tr.add_argument('--allow-incomplete', action='store_true', help='--synthetic: use a folder whose plan is not finished')
+    tr.add_argument('--allow-mismatch', action='store_true', help="--synthetic: use a folder planned for other real counts (the union is then not uniform)")
     tr.add_argument('--model', default='small_cnn', help='small_cnn, resnet32, resnet18, resnet50')
     tr.add_argument('--loss', default='ce', choices=['ce', 'balanced_softmax', 'group_dro'])
     tr.add_argument('--sampler', default='uniform', choices=['uniform', 'class_balanced', 'group_balanced', 'half_real'])
@@ -289,12 +315,13 @@ def main(argv=None) -> int:
         elif a.command in ('run', 'demo'):
             spec = data_spec(a.data, a.dataset, a.root)
             kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
-                      few_below=a.few_below, n_max=a.n_max, **_settings(a.set))
+                      few_below=a.few_below, n_max=a.n_max, class_order=_order(a.class_order), **_settings(a.set))
             if a.command == 'run': kw.update(backend=a.backend, generator_model=a.model, resolution=a.resolution, embed_dropout=a.embed_dropout)
             run(a.out or 'runs/run', spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
         elif a.command == 'profile':
             profile(a.out, data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, test_frac=a.test_frac, generator_data=a.generator_data,
-                    image_size=a.image_size, many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, verify=not a.no_verify)
+                    image_size=a.image_size, many_above=a.many_above, few_below=a.few_below, n_max=a.n_max, class_order=_order(a.class_order),
+                    verify=not a.no_verify)
         elif a.command == 'train-generator': train_generator_cmd(a)
         elif a.command == 'synthesize': synthesize_cmd(a)
         elif a.command == 'train': train_cmd(a)

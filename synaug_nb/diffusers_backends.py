@@ -4,14 +4,14 @@
 
 # %% ../nbs/04a_diffusers.ipynb #02284c23
 from __future__ import annotations
-import os, warnings
+import hashlib, os, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import torch
 from .core import DataError, check_in, default_device, to_pil
 from .data import ImageSet
-from .generators import Generator, Generated
+from .generators import Generator, Generated, pick_real
 
 # %% auto #0
 __all__ = ['SDGenerator', 'UnCLIPGenerator']
@@ -65,6 +65,14 @@ class _LatentGenerator(Generator):
         u, c = self.pipe.unet(torch.cat([x, x]), t, encoder_hidden_states=cond['text'], **kw).sample.chunk(2)
         return u + w * (c - u)
 
+    def output_size(self): return (self.height, self.width, self.pipe.vae.config.out_channels)
+
+    def encode(self, images):
+        "Images in [0, 1] to scaled VAE latents (the mean of the posterior: no sampling noise)."
+        vae = self.pipe.vae
+        with torch.no_grad(): z = vae.encode((images * 2 - 1).to(self.device, vae.dtype)).latent_dist.mean
+        return (z * vae.config.scaling_factor).to(self.dtype)
+
     def _decode(self, z):
         vae = self.pipe.vae
         return (vae.decode(z.to(vae.dtype) / vae.config.scaling_factor).sample.float() + 1) / 2
@@ -116,18 +124,16 @@ class UnCLIPGenerator(_LatentGenerator):
         missing = [plan.classes[c] for c in np.flatnonzero((need > 0) & (self.real.counts() == 0))]
         if missing: raise DataError(f"classes {missing} need synthetic images but have no real image to condition the unCLIP backend on")
 
+    def settings(self) -> dict:
+        "Image-embedding dropout, noise level and the real set the conditioning images are drawn from (its name, size and labels)."
+        r = self.real
+        pool = None if r is None else {'name': r.name, 'n': len(r), 'labels_sha1': hashlib.sha1(np.ascontiguousarray(r.labels, np.int64).tobytes()).hexdigest()[:12]}
+        return {'embed_dropout': self.dropout, 'noise_level': self.noise_level, 'conditioning_set': pool}
+
     def pick_images(self, labels, groups, seeds) -> np.ndarray:
         "Index in `real` of the conditioning image of each request, drawn from its seed."
         if self.real is None: raise DataError("the unCLIP backend needs real= images to condition on")
-        out = []
-        for i, (c, s) in enumerate(zip(np.asarray(labels), seeds)):
-            pool = np.flatnonzero(self.real.labels == c)
-            if groups is not None and self.real.has_groups and groups[i] >= 0:
-                cell = pool[self.real.groups[pool] == groups[i]]
-                if len(cell): pool = cell
-            if not len(pool): raise DataError(f"class {self.real.classes[c]!r} has no real image to condition on; the unCLIP backend needs at least one per class")
-            out.append(int(pool[np.random.default_rng([int(s), 17]).integers(len(pool))]))
-        return np.array(out)
+        return pick_real(self.real, labels, groups, seeds)
 
     def _embed(self, idx):
         "CLIP image embeddings of real images `idx` (cached)."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_generators.ipynb #eb9ad9aa
 from __future__ import annotations
-import json, math, os, time
+import hashlib, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -15,12 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from diffusers import UNet2DModel, DDIMScheduler
-from .core import DataError, check_in, image_grid, default_device, set_seed, to_pil
+from .core import DataError, check_in, check_number, check_fraction, image_grid, default_device, set_seed, to_pil, to_tensor
 from .data import ImageSet
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion', 'PixelGenerator']
+__all__ = ['Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion', 'PixelGenerator', 'pick_real',
+           'Img2ImgGenerator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -48,6 +49,9 @@ class Generator:
     dtype = torch.float32
 
     # --- what a backend provides ---
+    def settings(self) -> dict:
+        "Settings beyond the weights (`model_id`) and the scheduler that change the images; `synthesize` records them and refuses to resume a folder made with others."
+        return {}
     def _prepare(self, labels, groups, prompts, seeds, guidance_scale) -> dict: return {}
     def _noise_shape(self) -> tuple: raise NotImplementedError
     def _model_out(self, x, t, cond:dict, guidance_scale:float): raise NotImplementedError
@@ -57,6 +61,30 @@ class Generator:
         "Raise a `DataError` if this backend cannot make `plan`'s images (called before anything is written)."
         if getattr(self, 'needs_prompts', False) and prompts is None:
             raise DataError(f"the {self.backend} backend needs text prompts; pass prompts= (a PromptBook)")
+
+    # --- the loop's public hooks: where it starts and which timesteps it runs (img2img / SDEdit plug in here) ---
+    def output_size(self) -> tuple[int, int, int]:
+        "(height, width, channels) of the images this backend makes."
+        raise NotImplementedError
+
+    def encode(self, images:torch.Tensor) -> torch.Tensor:
+        "Images `(B, C, H, W)` in [0, 1] into the space the sampler runs in (the inverse of decoding)."
+        raise NotImplementedError(f"the {self.backend} backend cannot encode images, so it cannot start from them (img2img)")
+
+    def schedule(self, steps:int, strength:float=1.0) -> torch.Tensor:
+        "The timesteps the loop runs: the scheduler's `steps`, or their last `strength` share (img2img starts part-way down)."
+        sch = self.scheduler; sch.set_timesteps(int(steps), device=self.device)
+        if strength >= 1: return sch.timesteps
+        k = max(1, round(int(steps) * float(strength))); first = len(sch.timesteps) - k
+        if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)   # schedulers that index their sigmas by step
+        return sch.timesteps[first:]
+
+    def start_latent(self, seeds, timesteps:torch.Tensor, init:torch.Tensor|None=None) -> torch.Tensor:
+        "Where the loop starts: each seed's noise scaled for the scheduler, or the encoded images `init` noised to the first timestep (SDEdit)."
+        noise = self._noise(seeds)
+        if init is None: return noise * self.scheduler.init_noise_sigma
+        if init.shape != noise.shape: raise DataError(f"start images encode to {tuple(init.shape[1:])}; this generator samples {tuple(noise.shape[1:])}")
+        return self.scheduler.add_noise(init.to(noise), noise, timesteps[:1].repeat(len(noise)))
 
     def _noise(self, seeds):
         gens = [torch.Generator('cpu').manual_seed(int(s)) for s in seeds]
@@ -71,7 +99,9 @@ class Generator:
                  guidance_scale:float=2.0,           # classifier-free guidance scale w (1 = none)
                  feedback:Feedback|None=None,        # feedback guidance, or None
                  eta:float=0.0,                      # DDIM eta (0: deterministic)
-                 progress:bool=False) -> Generated:
+                 progress:bool=False,
+                 init_images:torch.Tensor|None=None, # img2img: one start image per request, (B, C, H, W) in [0, 1]
+                 strength:float=1.0) -> Generated:   # img2img: the share of the schedule run from the noised start image
         "Images for `labels` from `seeds`, through the shared DDIM loop with classifier-free and optional feedback guidance."
         labels = torch.tensor(np.array(labels, dtype=np.int64))
         if len(seeds) != len(labels): raise DataError(f"got {len(seeds)} seeds for {len(labels)} labels; give one seed per image")
@@ -80,12 +110,17 @@ class Generator:
         if not isinstance(steps, (int, np.integer)) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
         guidance_scale = _check_scale(guidance_scale, 'guidance_scale')
         t0 = time.time()
+        if init_images is None and strength != 1: raise DataError("strength < 1 needs init_images= (img2img starts from them)")
+        if init_images is not None:
+            check_number(strength, 'strength', 0, 1, lo_open=True)
+            if len(init_images) != len(labels): raise DataError(f"got {len(init_images)} init_images for {len(labels)} labels")
         cond = self._prepare(labels, groups, prompts, seeds, guidance_scale)
-        sch = self.scheduler; sch.set_timesteps(int(steps), device=self.device)
-        x = self._noise(seeds) * sch.init_noise_sigma
+        sch = self.scheduler; timesteps = self.schedule(steps, strength)
+        init = None if init_images is None or strength >= 1 else self.encode(torch.as_tensor(init_images, dtype=torch.float32).to(self.device))   # 1: from pure noise
+        x = self.start_latent(seeds, timesteps, init)
         y = labels.to(self.device); crit_steps = []
         step_kw = {'eta': eta} if 'eta' in sch.step.__code__.co_varnames else {}   # DDPM's step takes no eta
-        for i, t in enumerate(tqdm(sch.timesteps, disable=not progress, leave=False)):
+        for i, t in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
             fb_on = feedback is not None and feedback.active(i)
             if fb_on and feedback.through_model:
                 with torch.enable_grad():
@@ -310,3 +345,56 @@ class PixelGenerator(Generator):
         return e_u + w * (e_c - e_u)
 
     def _decode(self, x): return (x.clamp(-1, 1) + 1) / 2
+    def encode(self, images): return images.to(self.device, self.dtype) * 2 - 1
+    def output_size(self): return (self.model.size, self.model.size, self.model.channels)
+
+# %% ../nbs/04_generators.ipynb #34bb58b2
+def pick_real(real:ImageSet, labels, groups, seeds, salt:int=17) -> np.ndarray:
+    "Index in `real` of one image of each request's class (its cell when `groups` are given and `real` has them), drawn from its seed."
+    out = []
+    for i, (c, s) in enumerate(zip(np.asarray(labels), seeds)):
+        pool = np.flatnonzero(real.labels == c)
+        if groups is not None and real.has_groups and groups[i] >= 0:
+            cell = pool[real.groups[pool] == groups[i]]
+            if len(cell): pool = cell
+        if not len(pool): raise DataError(f"class {real.classes[c]!r} has no real image to condition on or start from; at least one per class is needed")
+        out.append(int(pool[np.random.default_rng([int(s), salt]).integers(len(pool))]))
+    return np.array(out, np.int64)
+
+class Img2ImgGenerator:
+    "SDEdit / img2img through the shared loop: each image starts from a real image of its class, noised to `strength`, denoised by `base`."
+    def __init__(self, base:Generator, real:ImageSet, strength:float=0.6):
+        if not isinstance(base, Generator): raise DataError(f"base must be a Generator; got {type(base).__name__}")
+        self.base, self.real, self.strength = base, real, check_fraction(strength, 'strength')
+        self.backend = f'{base.backend}-img2img'
+    model_id = property(lambda self: self.base.model_id)
+    scheduler = property(lambda self: self.base.scheduler)
+    device = property(lambda self: self.base.device)
+    needs_prompts = property(lambda self: getattr(self.base, 'needs_prompts', False))
+    def check_plan(self, plan, prompts=None):
+        self.base.check_plan(plan, prompts)
+        empty = [c for c, n in zip(self.real.classes, self.real.counts()) if n == 0 and c in plan.classes]
+        if empty: raise DataError(f"classes {empty} have no real image to start from; img2img needs at least one per class")
+    def settings(self) -> dict:
+        r = self.real
+        return {**self.base.settings(), 'strength': self.strength,
+                'start_set': {'name': r.name, 'n': len(r), 'labels_sha1': hashlib.sha1(np.ascontiguousarray(r.labels, np.int64).tobytes()).hexdigest()[:12]}}
+
+    def start_images(self, idx, h:int, w:int, channels:int) -> torch.Tensor:
+        "Real images `idx` as a `(B, C, h, w)` batch in [0, 1] (resized, and grey <-> RGB converted, to what the generator makes)."
+        x = torch.stack([to_tensor(self.real.image(int(i))) for i in idx])
+        if x.shape[1] != channels:
+            if channels == 1: x = x.mean(1, keepdim=True)
+            elif x.shape[1] == 1: x = x.expand(-1, channels, -1, -1)
+            else: raise DataError(f"real images have {x.shape[1]} channels; the generator makes {channels}")
+        if tuple(x.shape[-2:]) != (h, w): x = F.interpolate(x, size=(h, w), mode='bilinear', antialias=True, align_corners=False)
+        return x.clamp(0, 1)
+
+    def generate(self, labels, seeds, groups=None, prompts=None, **kw) -> Generated:
+        "`base.generate`, each image started from its real image (`meta`: which one, and the strength)."
+        idx = pick_real(self.real, labels, groups, seeds)
+        g = self.base.generate(labels, seeds, groups=groups, prompts=prompts, init_images=self.start_images(idx, *self.base.output_size()), strength=self.strength, **kw)
+        files = self.real.images.paths[idx]
+        g.meta['backend'] = self.backend; g.meta['strength'] = self.strength; g.meta['cond_index'] = idx
+        g.meta['cond_file'] = [f or f'#{i}' for f, i in zip(files, idx)]
+        return g

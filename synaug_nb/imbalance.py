@@ -36,7 +36,8 @@ def longtail_counts(n_max:int, n_classes:int, imbalance_factor:float, profile:st
 def _class_order(ds:ImageSet, class_order, seed:int) -> np.ndarray:
     if class_order is None: return np.arange(ds.n_classes)
     if isinstance(class_order, str):
-        check_in(class_order, ('random',), 'class_order')
+        check_in(class_order, ('random', 'reversed'), 'class_order')
+        if class_order == 'reversed': return np.arange(ds.n_classes)[::-1].copy()
         return np.random.RandomState(seed + 7919).permutation(ds.n_classes)
     order = np.array([ds.class_idx(c) for c in class_order])
     if sorted(order.tolist()) != list(range(ds.n_classes)):
@@ -59,7 +60,7 @@ def make_long_tail(ds:ImageSet,
                    imbalance_factor:float=100,   # largest / smallest class (>= 1)
                    profile:str='exp',            # 'exp' or 'step'
                    n_max:int|None=None,          # images of the head class (default: the smallest class of `ds`)
-                   class_order=None,             # class names/indices from head to tail, 'random', or None (index order)
+                   class_order=None,             # class names/indices from head to tail, 'reversed', 'random', or None (index order)
                    seed:int=0,                   # seeds the draw within classes (and a 'random' order)
                    step_frac:float=0.5) -> ImageSet:
     "A long-tailed subset of `ds`, deterministic by `seed`."

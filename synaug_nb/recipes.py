@@ -51,6 +51,7 @@ class DemoConfig:
     imbalance_factor: float|None = None # largest / smallest class (longtail; default 100 for Fashion-MNIST and CIFAR, 10 for digits' 90-image classes; folders as they are)
     seed: int = 0
     n_max: int|None = None              # images in the largest class (longtail; default: the benchmark's)
+    class_order: str|tuple|None = None  # long-tail cut, head first: None (index order), 'reversed' (the last class is the head), 'random', or class names
     methods: tuple|None = None          # default: the task's methods but OPTIONAL_METHODS
     # data read from files (see `load_data`)
     test_frac: float = 0.2              # share of each class held out for test when the data has no test split
@@ -115,6 +116,8 @@ class DemoConfig:
         self.methods = tuple(self.default_methods if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
         self.gen_widths = tuple(self.gen_widths)
+        if isinstance(self.class_order, str): check_in(self.class_order, ('reversed', 'random'), 'class_order (or None, or a list of class names)')
+        elif self.class_order is not None: self.class_order = tuple(self.class_order)
 
     @property
     def all_methods(self) -> tuple: return LONGTAIL_METHODS if self.task == 'longtail' else GROUP_METHODS
@@ -141,12 +144,12 @@ def demo_benchmark(cfg:DemoConfig, root=None) -> Benchmark:
         if s.kind != 'fashion-mnist' or s.args: raise DataError(f"root= names the Fashion-MNIST folder; the data spec {spec!r} names its own files")
         spec = f'fashion-mnist:{root}'
     return load_data(spec, cfg.task, cfg.imbalance_factor if cfg.task == 'longtail' else None, cfg.seed, cfg.test_frac, cfg.generator_data,
-                     cfg.image_size, many_above=cfg.many_above, few_below=cfg.few_below, n_max=cfg.n_max)
+                     cfg.image_size, many_above=cfg.many_above, few_below=cfg.few_below, n_max=cfg.n_max, class_order=cfg.class_order)
 
 def _gen_key(cfg:DemoConfig) -> dict:
     d = cfg.to_dict(); key = {k: d[k] for k in ('dataset', 'task', 'seed', 'gen_steps', 'gen_batch_size', 'gen_widths')}
     builtin = parse_spec(cfg.dataset).kind in ('fashion-mnist', 'digits')
-    extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max')   # they decide which real images the generator's data leaves
+    extra = () if builtin else ('test_frac', 'imbalance_factor', 'n_max', 'class_order')   # they decide which real images the generator's data leaves
     key['prediction_type'] = 'v_prediction'   # the generator's format: a cached noise-prediction generator is not reused
     if cfg.task != 'longtail': key['cell_embed'] = 'sum'   # class and group vectors summed (nor a joint-label one)
     return {**key, **{k: d[k] for k in extra + ('generator_data', 'image_size') if d[k] is not None}}

@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_synthesize.ipynb #3170c37e
 from __future__ import annotations
-import csv, io, json, os, time
+import csv, io, json, os, socket, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -21,13 +22,14 @@ from .feedback import Feedback
 from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'image_path', 'attempt_seed', 'run_settings', 'read_manifest', 'SynthResult', 'synthesize',
-           'load_synthetic', 'dropped_set', 'filter_summary']
+__all__ = ['MANIFEST_COLUMNS', 'image_path', 'attempt_seed', 'run_settings', 'folder_lock', 'read_manifest', 'SynthResult',
+           'synthesize', 'load_synthetic', 'dropped_set', 'filter_summary', 'check_plan_fits']
 
 # %% ../nbs/06_synthesize.ipynb #6cb1055a
 MANIFEST_COLUMNS = ['index', 'file', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed', 'backend',
                     'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every', 'criterion_value',
-                    'attempt', 'verdict', *SCORE_COLUMNS]   # attempt: 0, or a filter's k-th replacement; verdict: '', 'kept' or a FILTER_REASONS entry
+                    'attempt', 'verdict', *SCORE_COLUMNS, 'condition']   # attempt: 0, or a filter's k-th replacement; verdict: '', 'kept' or a FILTER_REASONS entry
+# condition: the real image an image-conditioned backend (unCLIP) conditioned this image on; '' for the others
 
 def image_path(out, index:int, attempt:int=0) -> Path:
     "Where plan item `index` is written under `out` (a filter's replacement `attempt` >= 1 has its own file)."
@@ -54,7 +56,12 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
     if sch not in (None, 'DDIMScheduler'): s['scheduler'] = sch          # DDIM, the default, is left out: older folders still resume
     if getattr(generator, 'scheduler_swap', ''): s['scheduler_swap'] = generator.scheduler_swap
     if filter is not None: s['filter'] = filter.settings()   # only when set: unfiltered folders resume as before
+    if (gs := generator.settings()): s['generator_settings'] = gs
+    if generator.scheduler is not None:   # its class and config; not the diffusers version or the folder it was read from
+        s['scheduler_config'] = json.loads(json.dumps({k: v for k, v in dict(generator.scheduler.config).items() if not k.startswith('_')}, default=str))
     return s
+
+_RECORDED_LATER = ('generator_settings', 'scheduler_config')   # folders written before these were recorded resume, and get them
 
 def _claim_folder(out:Path, settings:dict):
     "Write run.json, or check that the folder's run.json is this run's; raise (writing nothing) otherwise."
@@ -62,7 +69,9 @@ def _claim_folder(out:Path, settings:dict):
     if rj.exists():
         try: old = json.loads(rj.read_text())
         except json.JSONDecodeError as e: raise DataError(f"'{rj}' is not valid JSON ({e}); move the folder away or fix the file") from None
-        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old))
+        if not diff and any(k in settings and k not in old for k in _RECORDED_LATER):
+            atomic_write(rj, json.dumps({**old, **{k: settings[k] for k in _RECORDED_LATER if k in settings}}, indent=1)); return
         if diff == ['filter'] and 'filter' not in old:   # filtering a finished or partial unfiltered folder: its images stay
             atomic_write(rj, json.dumps(settings, indent=1)); return
         if diff == ['filter']:
@@ -76,6 +85,25 @@ def _claim_folder(out:Path, settings:dict):
             raise DataError(f"output folder '{out}' holds manifests but no run.json; it is not a synaug output folder to resume")
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(rj, json.dumps(settings, indent=1))
+
+# %% ../nbs/06_synthesize.ipynb #d43ce7d9
+try: import fcntl
+except ImportError: fcntl = None   # Windows: no advisory locks
+
+@contextmanager
+def folder_lock(out, rank:int=0, world_size:int=1):
+    "Hold the writer's lock of shard `rank` of `out` for the duration of the block; a `DataError` naming the holder when another process has it."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if fcntl is None: yield; return
+    f = open(out/f'.lock-{rank:03d}-of-{world_size:03d}', 'a+')
+    try: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0); who = f.read().strip() or 'another process'; f.close()
+        raise DataError(f"output folder '{out}' is being written by {who}; wait for it to finish (the same command then resumes "
+                        f"what is left) or write to another folder") from None
+    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
+    try: yield
+    finally: f.close()                     # closing the file releases the lock
 
 # %% ../nbs/06_synthesize.ipynb #045aa609
 def _read_one(f:Path) -> pd.DataFrame|None:
@@ -94,7 +122,7 @@ def read_manifest(out, check_files:bool=False, history:bool=False) -> pd.DataFra
     df = df.fillna('')
     whole = np.logical_and.reduce([pd.to_numeric(df[c], errors='coerce').notna() for c in ('index', 'cls', 'group', 'seed')]) & (df['file'] != '')
     df = df[whole]   # a row torn by a kill lacks fields: it is not read (its image is made again)
-    text = {c: str for c in ('file', 'class_name', 'group_name', 'prompt', 'modifier', 'backend', 'model_id', 'criterion', 'verdict')}
+    text = {c: str for c in ('file', 'class_name', 'group_name', 'prompt', 'modifier', 'backend', 'model_id', 'criterion', 'verdict', 'condition')}
     df = pd.read_csv(io.StringIO(df.to_csv(index=False)), dtype=text, keep_default_na=False)   # numbers typed as numbers again
     df = df.astype({'index': np.int64, 'cls': np.int64, 'group': np.int64, 'seed': np.int64})
     df['attempt'] = pd.to_numeric(df['attempt'], errors='coerce').fillna(0).astype(np.int64)
@@ -154,7 +182,7 @@ def _make(out:Path, generator:Generator, b:pd.DataFrame, prompts, w, fh, **kw):
         m = g.meta.iloc[k]
         rows.append({**{c: it[c] for c in ('index', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed')},
                      'file': str(p.relative_to(out)), **{c: m[c] for c in ('backend', 'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every')},
-                     'criterion_value': m.get('criterion_value', ''), 'attempt': a, 'verdict': ''})
+                     'criterion_value': m.get('criterion_value', ''), 'attempt': a, 'verdict': '', 'condition': m.get('cond_file', '')})
     w.writerows(rows); fh.flush(); os.fsync(fh.fileno())
 
 def synthesize(plan:Plan, generator:Generator, out,
@@ -184,6 +212,14 @@ def synthesize(plan:Plan, generator:Generator, out,
     if prompts is not None: items = prompts.prompts_for(items)
     else: items = items.assign(prompt='', modifier='')
     mine = shard(items, rank, world_size).reset_index(drop=True)
+    if (out/'run.json').is_file(): _claim_folder(out, settings)   # another plan's folder is refused before its lock is touched
+    with folder_lock(out, rank, world_size):
+        return _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
+                    progress, max_batches, max_attempts, t0)
+
+def _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
+         progress, max_batches, max_attempts, t0) -> SynthResult:
+    "The body of `synthesize`, under the folder's lock."
     _claim_folder(out, settings)
     done = set(read_manifest(out, check_files=filter is None)['index'].tolist())   # with a filter, broken files are remade at their attempt
     batches = [mine.iloc[i:i + batch_size] for i in range(0, len(mine), batch_size)]
@@ -249,9 +285,9 @@ def load_synthetic(out, check_complete:bool=True) -> ImageSet:
     if 'filter' in run:   # only the images that passed the filter
         df = df[df['verdict'] == 'kept'].reset_index(drop=True)
         if check_complete and len(df) != plan.total:
-            raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images past its filter; run synthesize again with the same filter to finish it (or pass check_complete=False)")
+            raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images past its filter; run synthesize again with the same filter to finish it (or pass check_complete=False; synaug train: --allow-incomplete)")
     if check_complete and len(df) != plan.total:
-        raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images; run synthesize again to finish it (or pass check_complete=False)")
+        raise DataError(f"'{out}' has {len(df)} of the plan's {plan.total} images; run synthesize again to finish it (or pass check_complete=False; synaug train: --allow-incomplete)")
     groups = df['group'].to_numpy(np.int64) if plan.group_names else None
     return ImageSet(FileList([out/f for f in df.file]), df['cls'].to_numpy(np.int64), plan.classes, groups, plan.group_names,
                     domain='synthetic', meta=df, name=f'synthetic:{out.name}')
@@ -269,3 +305,19 @@ def filter_summary(out) -> pd.DataFrame:
     t = pd.crosstab(h['class_name'], h['verdict']).reindex(columns=['kept', *FILTER_REASONS], fill_value=0)
     plan = Plan.from_dict(json.loads((out/'run.json').read_text())['plan'])
     return t.reindex([c for c in plan.classes if c in t.index])
+
+def check_plan_fits(out, real:ImageSet):
+    "Refuse the synthetic folder `out` when its plan assumed other real counts than `real` has: their union would not be the uniform set the plan was made for."
+    rj = Path(out)/'run.json'
+    if not rj.is_file(): raise DataError(f"'{out}' is not a synthesize output folder (no run.json)")
+    plan = Plan.from_dict(json.loads(rj.read_text())['plan'])
+    if list(plan.classes) != list(real.classes): return          # `check_synthetic` names the classes
+    if plan.by == 'cell' and not real.has_groups: raise DataError(f"'{out}' was planned per class x group cell; the real set {real.name!r} has no groups")
+    have = real.counts() if plan.by == 'class' else real.cell_counts()
+    if have.shape == plan.real.shape and (have == plan.real).all(): return
+    off = np.flatnonzero(have.ravel() != plan.real.ravel()) if have.shape == plan.real.shape else np.arange(plan.real.size)
+    what = [f"{plan.label(i)}: planned {plan.real.flat[i]} real + {plan.need.flat[i]} synthetic = {plan.target.flat[i]}, "
+            f"but the real set has {have.flat[i] if have.shape == plan.real.shape else '?'}" for i in off[:4]]
+    raise DataError(f"the synthetic folder '{out}' was planned for other real counts than the training set {real.name!r}, so their union "
+                    f"is not the set the plan made uniform ({len(off)} of {plan.real.size} {plan.by}es off; " + '; '.join(what)
+                    + ('; ...' if len(off) > 4 else '') + "); make the folder from this training set (same data, imbalance factor and seed)")

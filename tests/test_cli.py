@@ -19,6 +19,14 @@ def test_profile_digits(synaug_cmd, tmp_path):
     html = (tmp_path/'profile.html').read_text()
     assert 'plotly' in html.lower() and '"type":"bar"' in html.replace(' ', '')
 
+def test_class_order_reversed_makes_the_last_class_the_head(synaug_cmd, tmp_path):
+    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--imbalance-factor', '10', '--class-order', 'reversed', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    counts = list(json.loads((tmp_path/'profile.json').read_text())['train']['counts'].values())
+    assert counts[-1] == 90 and counts[0] == 9 and counts == sorted(counts)
+    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--class-order', 'upside-down', '--out', str(tmp_path/'x'))
+    assert r.returncode == 1 and "unknown class" in r.stderr and 'upside-down' in r.stderr, r.stderr
+
 @needs_fmnist
 def test_profile_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
     r = run(synaug_cmd, 'profile', '--out', str(tmp_path))

@@ -80,12 +80,12 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
 
 @pytest.mark.parametrize('extra,msg', [
     (['--target', '20'], 'target 20 is below'),
-    (['--feedback-scale', 'nan', '--criterion', 'entropy'], 'feedback scale must be a finite number >= 0; got nan'),
-    (['--feedback-scale', '-1', '--criterion', 'loss'], 'feedback scale must be a finite number >= 0; got -1'),
-    (['--guidance-scale', '-2'], 'guidance_scale must be a finite number >= 0; got -2'),
+    (['--feedback-scale', 'nan', '--criterion', 'entropy'], '--feedback-scale must be a finite number >= 0; got nan'),
+    (['--feedback-scale', '-1', '--criterion', 'loss'], '--feedback-scale must be a finite number >= 0; got -1.0'),
+    (['--guidance-scale', '-2'], '--guidance-scale must be a finite number >= 0; got -2.0'),
     (['--filter-criterion', 'loss', '--filter-quantile', '1.5', '--judge-steps', '5'], 'quantile must be a number in (0, 1); got 1.5'),
     (['--filter-min-confidence', '0', '--judge-steps', '5'], 'min_confidence must be a number in (0, 1]; got 0.0'),
-    (['--filter-agree', '--max-attempts', '0', '--judge-steps', '5'], 'max_attempts must be an integer >= 1; got 0'),
+    (['--filter-agree', '--max-attempts', '0', '--judge-steps', '5'], '--max-attempts must be an integer >= 1; got 0'),
 ])
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
@@ -137,3 +137,37 @@ def test_filtered_run_is_uniform_and_records_what_was_dropped(generator, tmp_pat
     h = read_manifest(out, history=True)
     assert h.filter_value.notna().sum() == len(syn) + len(dr)                       # every image scored once
     assert json.loads((out/'run.json').read_text())['filter']['criterion'] == 'loss'
+
+BLOCK_ON_CALL = """
+import sys
+from synaug_nb.generators import PixelGenerator
+calls, _gen = [0], PixelGenerator.generate
+def generate(self, *a, **k):
+    "On generator call n, say so on stdout and wait for the test's go-ahead on stdin; the folder's lock is held meanwhile."
+    calls[0] += 1
+    if calls[0] == int(sys.argv[1]): print('waiting', flush=True); sys.stdin.readline()
+    return _gen(self, *a, **k)
+PixelGenerator.generate = generate
+from synaug_nb.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path):
+    "Issue 12: two `synaug synthesize` on one folder. The second is refused, naming the first's pid, and writes nothing; the first finishes the set byte for byte."
+    a, b = tmp_path/'a', tmp_path/'b'
+    assert synaug(*run_args(generator, a)).returncode == 0
+    p = subprocess.Popen([sys.executable, '-c', BLOCK_ON_CALL, '3', *map(str, run_args(generator, b))],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == 'waiting'          # two batches written, the third in the generator, the lock held
+        before = files(b), manifest(b)
+        assert len(before[0]) == 2 * 8
+        r = synaug(*run_args(generator, b))
+        assert r.returncode == 1 and f"is being written by pid {p.pid} on " in r.stderr, r.stderr
+        assert (files(b), manifest(b)) == before                # the refused process wrote nothing
+        p.stdin.write('go\n'); p.stdin.flush()
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    finally:
+        if p.poll() is None: p.kill()
+    assert files(b) == files(a) and manifest(b) == manifest(a)

@@ -75,3 +75,21 @@ def test_bad_numbers_fail_in_one_line_before_any_work(synaug_cmd, tmp_path, flag
     r = run(synaug_cmd, 'train', '--dataset', 'digits', flag, value, '--out', str(out), '--quiet', '--cpu')
     assert r.returncode == 1 and r.stderr == f"synaug train: error: {msg}\n", r.stderr
     assert not out.exists()
+
+def test_folder_planned_for_other_counts_is_refused(synaug_cmd, tmp_path):
+    "Issue 12: a synthetic folder planned for imbalance factor 10 joined to real data cut at factor 3 used to train on a non-uniform union, exit 0."
+    from synaug_nb.benchmarks import longtail_benchmark
+    from synaug_nb.plan import uniformize
+    from synaug_nb.generators import PixelDiffusion, PixelGenerator
+    from synaug_nb.synthesize import synthesize
+    tr = longtail_benchmark('digits', imbalance_factor=10, seed=0).train
+    gen = PixelGenerator(PixelDiffusion.build(tr.classes, size=8, widths=(8, 16)), device='cpu')   # untrained: only the counts matter here
+    synthesize(uniformize(tr), gen, tmp_path/'syn', steps=1, batch_size=256, progress=False)
+    base = ['train', '--dataset', 'digits', '--steps', '3', '--synthetic', str(tmp_path/'syn'), '--quiet', '--cpu']
+    r = run(synaug_cmd, *base, '--imbalance-factor', '3', '--out', str(tmp_path/'o3'))
+    assert r.returncode == 1 and 'planned for other real counts than the training set' in r.stderr and r.stderr.count('\n') == 1, r.stderr
+    assert not (tmp_path/'o3').exists()
+    r = run(synaug_cmd, *base, '--imbalance-factor', '10', '--out', str(tmp_path/'o10'))   # the set it was planned for
+    assert r.returncode == 0, r.stderr
+    r = run(synaug_cmd, *base, '--imbalance-factor', '3', '--allow-mismatch', '--out', str(tmp_path/'o3'))
+    assert r.returncode == 0, r.stderr
