@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset
+from fastcore.basics import patch
 from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in
 
 # %% auto #0
@@ -162,32 +163,33 @@ def _lookup(names, key, what):
     if key in names: return names.index(key)
     raise DataError(f"unknown {what} {key!r}; valid: {names}")
 
-def _class_idx(self:ImageSet, c) -> int:
+@patch
+def class_idx(self:ImageSet, c) -> int:
     "Index of class `c` (a name or an index)."
     return _lookup(self.classes, c, 'class')
 
-def _group_idx(self:ImageSet, g) -> int:
+@patch
+def group_idx(self:ImageSet, g) -> int:
     "Index of group `g` (a name or an index)."
     if not self.has_groups: raise DataError(f"ImageSet {self.name!r} has no groups")
     return _lookup(self.group_names, g, 'group')
 
-ImageSet.class_idx, ImageSet.group_idx = _class_idx, _group_idx
-
 # %% ../nbs/01_data.ipynb #e2798b98
-def _counts(self:ImageSet) -> np.ndarray:
+@patch
+def counts(self:ImageSet) -> np.ndarray:
     "Number of images of each class."
     return np.bincount(self.labels, minlength=self.n_classes)
 
-def _cell_counts(self:ImageSet) -> np.ndarray:
+@patch
+def cell_counts(self:ImageSet) -> np.ndarray:
     "Number of images in each class × group cell, shape `(n_classes, n_groups)`."
     if not self.has_groups: raise DataError(f"ImageSet {self.name!r} has no groups; cell counts need group labels")
     k = self.groups >= 0
     return np.bincount(self.labels[k] * self.n_groups + self.groups[k], minlength=self.n_classes * self.n_groups).reshape(self.n_classes, self.n_groups)
 
-ImageSet.counts, ImageSet.cell_counts = _counts, _cell_counts
-
 # %% ../nbs/01_data.ipynb #c29cbe1d
-def _subset(self:ImageSet, idx, name:str|None=None) -> ImageSet:
+@patch
+def subset(self:ImageSet, idx, name:str|None=None) -> ImageSet:
     "The images at positions `idx` (integers or a boolean mask), sharing storage."
     idx = np.asarray(idx)
     if idx.dtype == bool:
@@ -201,15 +203,14 @@ def _subset(self:ImageSet, idx, name:str|None=None) -> ImageSet:
                     self.domain[idx], None if self.meta is None else self.meta.iloc[idx],
                     self.transform, self.name if name is None else name)
 
-def _select(self:ImageSet, classes=None, groups=None, domain:str|None=None) -> ImageSet:
+@patch
+def select(self:ImageSet, classes=None, groups=None, domain:str|None=None) -> ImageSet:
     "The images whose class is in `classes`, group in `groups` and domain is `domain` (None: any)."
     keep = np.ones(len(self), bool)
     if classes is not None: keep &= np.isin(self.labels, [self.class_idx(c) for c in classes])
     if groups is not None: keep &= np.isin(self.groups, [self.group_idx(g) for g in groups])
     if domain is not None: keep &= self.domain == DOMAINS.index(check_in(domain, DOMAINS, 'domain'))
     return self.subset(keep)
-
-ImageSet.subset, ImageSet.select = _subset, _select
 
 # %% ../nbs/01_data.ipynb #f90cfab3
 def concat_sets(sets:Sequence[ImageSet], name:str|None=None) -> ImageSet:
@@ -241,16 +242,18 @@ def _getitem(self:ImageSet, i):
     g = -1 if self.groups is None else int(self.groups[i])
     return x, int(self.labels[i]), g, int(self.domain[i])
 
-def _with_transform(self:ImageSet, transform) -> ImageSet:
+@patch
+def with_transform(self:ImageSet, transform) -> ImageSet:
     "The same images served through `transform`."
     out = self.subset(np.arange(len(self))); out.transform = transform
     return out
 
-def _image(self:ImageSet, i) -> np.ndarray:
+@patch
+def image(self:ImageSet, i) -> np.ndarray:
     "Image `i` as a uint8 `(H,W,C)` array."
     return self.images[int(i)]
 
-ImageSet.__getitem__, ImageSet.with_transform, ImageSet.image = _getitem, _with_transform, _image
+ImageSet.__getitem__ = _getitem
 
 # %% ../nbs/01_data.ipynb #5d4034ba
 def _repr_markdown_(self:ImageSet) -> str:
@@ -266,7 +269,8 @@ def _repr_markdown_(self:ImageSet) -> str:
     if self.n_classes > 30: lines.append(f"| … {self.n_classes - 30} more | |")
     return '\n'.join(lines)
 
-def _grid(self:ImageSet, n_per_class:int=8, classes=None, seed:int=0, scale:int=2):
+@patch
+def grid(self:ImageSet, n_per_class:int=8, classes=None, seed:int=0, scale:int=2):
     "A PIL picture with up to `n_per_class` random images of each class (one row per class)."
     rng = np.random.default_rng(seed); ims = []
     cls = range(self.n_classes) if classes is None else [self.class_idx(c) for c in classes]
@@ -278,9 +282,10 @@ def _grid(self:ImageSet, n_per_class:int=8, classes=None, seed:int=0, scale:int=
         ims += row + [blank] * (n_per_class - len(row))
     return image_grid(ims, ncol=n_per_class, scale=scale)
 
-def _profile(self:ImageSet, many_above:float=100, few_below:float=20):
+@patch
+def profile(self:ImageSet, many_above:float=100, few_below:float=20):
     "The `ImbalanceProfile` of this set (Many: > `many_above`, Few: < `few_below` images)."
     from synaug_nb.profile import ImbalanceProfile
     return ImbalanceProfile.of(self, many_above, few_below)
 
-ImageSet._repr_markdown_, ImageSet.grid, ImageSet.profile = _repr_markdown_, _grid, _profile
+ImageSet._repr_markdown_ = _repr_markdown_

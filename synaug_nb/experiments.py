@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
+from fastcore.basics import patch
 from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction
 from .data import ImageSet, FileList
 from .imbalance import make_long_tail
@@ -120,35 +121,41 @@ def _md_table(df:pd.DataFrame, index:bool=False) -> str:
     rows = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
     return '\n'.join(rows + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
 
-def _replace(self:Experiment, **changes) -> Experiment:
+@patch
+def replace(self:Experiment, **changes) -> Experiment:
     "A checked copy with `changes` to its settings."
     names = [f.name for f in fields(self)]
     bad = [k for k in changes if k not in names]
     if bad: raise DataError(f"Experiment has no setting {bad[0]!r}; settings: {', '.join(n for n in names if n not in _INFO)}")
     return replace(self, **changes)
 
-def _book(self:Experiment) -> PromptBook:
+@patch
+def book(self:Experiment) -> PromptBook:
     "The prompt book of this experiment (a fresh copy you may edit)."
     return PROMPT_PRESETS[self.prompts]() if isinstance(self.prompts, str) else PromptBook(**copy.deepcopy(self.prompts))
 
-def _target_for(self:Experiment, ds:ImageSet):
+@patch
+def target_for(self:Experiment, ds:ImageSet):
     "`uniformize`'s `target` for the training set `ds`: the experiment's count, None (fill to the largest), or for 'within_group' {(class, group): the group's largest class}."
     if self.target != 'within_group': return self.target
     cells = ds.cell_counts()
     return {(c, g): int(cells[:, j].max()) for j, g in enumerate(ds.group_names) for c in ds.classes}
 
-def _train_steps(self:Experiment, n_train:int, epochs:int|None=None) -> int:
+@patch
+def train_steps(self:Experiment, n_train:int, epochs:int|None=None) -> int:
     "Optimizer steps for `epochs` (default: the experiment's) passes over `n_train` images in batches of `batch_size`."
     check_int(n_train, 'n_train')
     return max(1, math.ceil((self.epochs if epochs is None else epochs) * n_train / self.batch_size))
 
-def _settings(self:Experiment) -> pd.DataFrame:
+@patch
+def settings(self:Experiment) -> pd.DataFrame:
     "One row per setting: its value and its source (the paper's section or table, or 'assumed')."
     src = lambda k: f"paper: {self.sources[k]}" if k in self.sources else '' if k in _DESCRIPTIVE else 'assumed'
     rows = [(f.name, getattr(self, f.name), src(f.name)) for f in fields(self) if f.name not in _INFO]
     return pd.DataFrame(rows, columns=['setting', 'value', 'source'])
 
-def _paper_numbers(self:Experiment) -> pd.DataFrame:
+@patch
+def paper_numbers(self:Experiment) -> pd.DataFrame:
     "The numbers the paper reports for this experiment: one row per method, one column per metric."
     return pd.DataFrame.from_dict(self.reported, orient='index').rename_axis('method')
 
@@ -165,8 +172,7 @@ def _settings_shown(self:Experiment) -> pd.DataFrame:
     if self.mix is None: off.add('mix_alpha')
     return df[[v is not None and k not in off for k, v in zip(df.setting, df.value)]]   # unset options (no feedback, no val split...) are left out
 
-Experiment.replace, Experiment.book, Experiment.train_steps, Experiment.target_for = _replace, _book, _train_steps, _target_for
-Experiment.settings, Experiment.paper_numbers, Experiment._settings_shown, Experiment._repr_markdown_ = _settings, _paper_numbers, _settings_shown, _exp_md
+Experiment._settings_shown, Experiment._repr_markdown_ = _settings_shown, _exp_md
 
 # %% ../nbs/14_experiments.ipynb #8d078590
 EXPERIMENTS = {}

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .core import DataError, check_in, check_fraction, check_int
 from .data import ImageSet
 from .feedback import ClassifierView, ClassStats, make_criterion, CRITERIA
@@ -92,8 +93,9 @@ def _real_features(self:SampleFilter) -> torch.Tensor:
         self._real = torch.cat(fs)
     return self._real
 
+@patch
 @torch.no_grad()
-def _score(self:SampleFilter, images:torch.Tensor, labels) -> pd.DataFrame:
+def score(self:SampleFilter, images:torch.Tensor, labels) -> pd.DataFrame:
     "Per image: judge_pred, judge_conf (probability of the intended class), filter_value (the criterion; NaN without one), nn_similarity (to the closest real image; NaN without `near_duplicate`)."
     dev = _device(self); y = torch.as_tensor(np.asarray(labels, np.int64), device=dev)
     if images.ndim != 4 or len(images) != len(y): raise DataError(f"score takes images (N, C, H, W) and N labels; got {tuple(images.shape)} and {len(y)}")
@@ -105,12 +107,14 @@ def _score(self:SampleFilter, images:torch.Tensor, labels) -> pd.DataFrame:
            'nn_similarity': (F.normalize(feats.float().flatten(1), dim=1) @ _real_features(self).T).max(1).values.cpu().numpy() if self.near_duplicate else nan}
     return pd.DataFrame(out)
 
-def _thresholds(self:SampleFilter, scores:pd.DataFrame) -> dict:
+@patch
+def thresholds(self:SampleFilter, scores:pd.DataFrame) -> dict:
     "Per class index, the criterion value above which an image is dropped: the `quantile` of that class's values in `scores` ({} without a criterion)."
     if not self._fn: return {}
     return {int(c): float(np.quantile(g['filter_value'].to_numpy(float), self.quantile)) for c, g in scores.groupby('cls')}
 
-def _verdicts(self:SampleFilter, scores:pd.DataFrame, thresholds:dict|None=None) -> np.ndarray:
+@patch
+def verdicts(self:SampleFilter, scores:pd.DataFrame, thresholds:dict|None=None) -> np.ndarray:
     "'kept', or the first rule each image of `scores` (with a `cls` column) fails, in the order of `FILTER_REASONS`."
     cls = scores['cls'].to_numpy(np.int64); rules = []
     if self.agree: rules.append(('disagree', scores['judge_pred'].to_numpy() != cls))
@@ -123,12 +127,11 @@ def _verdicts(self:SampleFilter, scores:pd.DataFrame, thresholds:dict|None=None)
     for reason, bad in reversed(rules): v[bad] = reason
     return v
 
-def _score_set(self:SampleFilter, ds:ImageSet) -> pd.DataFrame:
+@patch
+def score_set(self:SampleFilter, ds:ImageSet) -> pd.DataFrame:
     "The scores of every image of `ds` as its labels, with cls, group and verdict columns."
     frames = [self.score(ds.images.take(idx).tensor(), ds.labels[idx]) for idx in _batches(len(ds), self.batch_size)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(SCORE_COLUMNS))
     df.insert(0, 'cls', ds.labels); df.insert(1, 'group', ds.groups if ds.has_groups else np.full(len(ds), -1))
     df['verdict'] = self.verdicts(df)
     return df
-
-SampleFilter.score, SampleFilter.thresholds, SampleFilter.verdicts, SampleFilter.score_set = _score, _thresholds, _verdicts, _score_set

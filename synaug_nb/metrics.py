@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 from scipy import linalg
+from fastcore.basics import patch
 from .core import DataError, check_in, check_int
 from .data import ImageSet
 from .profile import ImbalanceProfile, SPLIT_COLORS
@@ -300,7 +301,8 @@ class Report:
                              'split': [self.split_of(c) for c in range(len(self.classes))], 'accuracy': self.per_class})
 
 # %% ../nbs/09_metrics.ipynb #5698d472
-def _report_summary(self:Report) -> str:
+@patch
+def summary(self:Report) -> str:
     s = self.split; n = int(self.test_counts.sum())
     txt = (f"{self.name + ': ' if self.name else ''}{n} test images, {len(self.classes)} classes; accuracy {_fmt(s['all'])}% "
            f"(Many {_fmt(s['many'])}, Medium {_fmt(s['medium'])}, Few {_fmt(s['few'])})")
@@ -308,7 +310,8 @@ def _report_summary(self:Report) -> str:
     if self.fairness is not None: txt += '; ' + ', '.join(f"{k.upper()} {_fmt(v, 4)}" for k, v in self.fairness.items())
     return txt
 
-def _report_to_dict(self:Report) -> dict:
+@patch
+def to_dict(self:Report) -> dict:
     "A JSON-ready summary (NaN as None)."
     d = {'name': self.name, 'n_test': int(self.test_counts.sum()), 'n_classes': len(self.classes),
          'thresholds': {'many_above': self.many_above, 'few_below': self.few_below},
@@ -345,7 +348,7 @@ def _report_str(self:Report) -> str:
     df = self.to_frame(); df['accuracy'] = df['accuracy'].map(_fmt)
     return self.summary() + '\n' + df.to_string(index=False)
 
-Report.summary, Report.to_dict, Report._repr_markdown_, Report.__str__ = _report_summary, _report_to_dict, _report_md, _report_str
+Report._repr_markdown_, Report.__str__ = _report_md, _report_str
 
 # %% ../nbs/09_metrics.ipynb #06bc563e
 def plot_per_class(report:Report, title:str|None=None, log_counts:bool=True) -> go.Figure:

@@ -9,6 +9,7 @@ import hashlib, json, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet
 from .profile import ImbalanceProfile
@@ -79,7 +80,8 @@ class Plan:
     def __eq__(self, other): return isinstance(other, Plan) and self.to_dict() == other.to_dict()
 
 # %% ../nbs/02_plan.ipynb #f5a68efa
-def _to_frame(self:Plan) -> pd.DataFrame:
+@patch
+def to_frame(self:Plan) -> pd.DataFrame:
     "One row per class (`by='class'`, group '') or per class × group cell: class, group, real, target, need."
     if self.by == 'class': cls, grp = list(self.classes), [''] * len(self.classes)
     else:
@@ -87,7 +89,8 @@ def _to_frame(self:Plan) -> pd.DataFrame:
         cls, grp = [c for c in self.classes for _ in range(G)], list(self.group_names) * len(self.classes)
     return pd.DataFrame({'class': cls, 'group': grp, 'real': self.real.ravel(), 'target': self.target.ravel(), 'need': self.need.ravel()})
 
-def _summary(self:Plan) -> str:
+@patch
+def summary(self:Plan) -> str:
     unit = 'class' if self.by == 'class' else 'cell'
     t = self.target
     tgt = f"target {t.min()} per {unit}" if t.min() == t.max() else f"targets {t.min()}..{t.max()} per {unit}"
@@ -115,17 +118,19 @@ def _md(self:Plan) -> str:
     note = '' if self.by == 'class' else 'Images to generate per class × group:\n\n'
     return f"**{self.summary()}**\n\n" + note + head + '\n' + '\n'.join(rows)
 
-Plan.to_frame, Plan.summary, Plan._table, Plan.__str__, Plan._repr_markdown_ = _to_frame, _summary, _table, _str, _md
+Plan._table, Plan.__str__, Plan._repr_markdown_ = _table, _str, _md
 
 # %% ../nbs/02_plan.ipynb #8fece914
 PLAN_KEYS = ('classes', 'group_names', 'by', 'real', 'target', 'seed')
 
-def _to_dict(self:Plan) -> dict:
+@patch
+def to_dict(self:Plan) -> dict:
     "The plan as JSON-ready data."
     return {'classes': list(self.classes), 'group_names': None if self.group_names is None else list(self.group_names),
             'by': self.by, 'real': self.real.tolist(), 'target': self.target.tolist(), 'seed': self.seed}
 
-def _from_dict(cls, d:dict) -> Plan:
+@patch(cls_method=True)
+def from_dict(cls:Plan, d:dict) -> Plan:
     "A plan from `to_dict`'s output (checked like any new plan)."
     if not isinstance(d, dict): raise DataError(f"a plan must be a mapping with keys {list(PLAN_KEYS)}; got {type(d).__name__}")
     extra = sorted(set(d) - set(PLAN_KEYS) - {'version'})
@@ -134,15 +139,18 @@ def _from_dict(cls, d:dict) -> Plan:
     if missing: raise DataError(f"a plan needs the keys {missing}")
     return cls(d['classes'], d.get('group_names'), d['by'], d['real'], d['target'], d.get('seed', 0))
 
-def _fingerprint(self:Plan) -> str:
+@patch
+def fingerprint(self:Plan) -> str:
     "A 16-hex-digit hash of the plan (classes, groups, by, counts, targets, seed): equal plans, equal fingerprints."
     return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(',', ':')).encode()).hexdigest()[:16]
 
-def _save(self:Plan, path) -> Path:
+@patch
+def save(self:Plan, path) -> Path:
     "Write the plan to `path` as JSON, atomically."
     return atomic_write(path, json.dumps({'version': 1, **self.to_dict()}, indent=1))
 
-def _load(cls, path) -> Plan:
+@patch(cls_method=True)
+def load(cls:Plan, path) -> Plan:
     "A plan saved with `save`; a missing or malformed file is a `DataError` naming it."
     path = Path(path)
     if not path.is_file(): raise DataError(f"plan file not found: '{path}'")
@@ -150,9 +158,6 @@ def _load(cls, path) -> Plan:
     except (ValueError, UnicodeDecodeError) as e: raise DataError(f"plan file '{path}' is not valid JSON: {e}") from None
     try: return cls.from_dict(d)
     except DataError as e: raise DataError(f"plan file '{path}' is not a valid plan: {e}") from None
-
-Plan.to_dict, Plan.from_dict, Plan.fingerprint = _to_dict, classmethod(_from_dict), _fingerprint
-Plan.save, Plan.load = _save, classmethod(_load)
 
 # %% ../nbs/02_plan.ipynb #fbc2dca6
 def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|None) -> np.ndarray:
@@ -204,7 +209,8 @@ def item_seed(plan_seed:int, index:int) -> int:
     "The seed of image `index` of a plan seeded `plan_seed`."
     return int(np.random.SeedSequence([int(plan_seed), int(index)]).generate_state(1)[0])
 
-def _items(self:Plan) -> pd.DataFrame:
+@patch
+def items(self:Plan) -> pd.DataFrame:
     "One row per synthetic image, class-major, then group, then k: index, cls, class_name, group (-1: none), group_name ('' if none), k, seed."
     flat = self.need.ravel(); G = 1 if self.by == 'class' else len(self.group_names)
     pos = np.repeat(np.arange(flat.size), flat)                      # flat class/cell of each image
@@ -216,8 +222,6 @@ def _items(self:Plan) -> pd.DataFrame:
     return pd.DataFrame({'index': np.arange(len(pos), dtype=np.int64), 'cls': cls.astype(np.int64), 'class_name': names[cls],
                          'group': grp.astype(np.int64), 'group_name': gnames, 'k': k.astype(np.int64),
                          'seed': np.array([item_seed(self.seed, i) for i in range(len(pos))], dtype=np.int64)})
-
-Plan.items = _items
 
 # %% ../nbs/02_plan.ipynb #686d4f8f
 def shard(items:pd.DataFrame, rank:int, world_size:int) -> pd.DataFrame:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from fastcore.basics import patch
 from .core import DataError
-
 
 # %% auto #0
 __all__ = ['SPLIT_COLORS', 'scaled_thresholds', 'ImbalanceProfile', 'profile']
@@ -72,7 +72,8 @@ class ImbalanceProfile:
     def empty_classes(self) -> list: return [self.classes[c] for c in np.flatnonzero(self.counts == 0)]
 
 # %% ../nbs/00c_profile.ipynb #29c22605
-def _to_frame(self:ImbalanceProfile) -> pd.DataFrame:
+@patch
+def to_frame(self:ImbalanceProfile) -> pd.DataFrame:
     "One row per class: count, share, split, and the count of each group."
     df = pd.DataFrame({'class': self.classes, 'count': self.counts,
                        'share': self.counts / max(self.counts.sum(), 1), 'split': [self.split_of(n) for n in self.counts]})
@@ -80,7 +81,8 @@ def _to_frame(self:ImbalanceProfile) -> pd.DataFrame:
         for g, gn in enumerate(self.group_names): df[gn] = self.cells[:, g]
     return df
 
-def _to_dict(self:ImbalanceProfile) -> dict:
+@patch
+def to_dict(self:ImbalanceProfile) -> dict:
     "A JSON-ready summary."
     d = {'name': self.name, 'n_images': int(self.counts.sum()), 'n_classes': len(self.classes),
          'counts': dict(zip(self.classes, self.counts.tolist())), 'imbalance_factor': self.imbalance_factor,
@@ -92,7 +94,8 @@ def _to_dict(self:ImbalanceProfile) -> dict:
         d['group_imbalance_factor'] = self.group_imbalance_factor
     return d
 
-def _summary(self:ImbalanceProfile) -> str:
+@patch
+def summary(self:ImbalanceProfile) -> str:
     s = {k: len(v) for k, v in self.splits.items()}
     txt = (f"{self.name + ': ' if self.name else ''}{int(self.counts.sum())} images, {len(self.classes)} classes, "
            f"imbalance factor {self.imbalance_factor:.1f} (max {self.counts.max()}, min {self.counts.min()}); "
@@ -111,13 +114,13 @@ def _md(self:ImbalanceProfile) -> str:
     rows = ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)]
     return f"**{self.summary()}**\n\n" + head + '\n' + '\n'.join(rows)
 
-ImbalanceProfile.to_frame, ImbalanceProfile.to_dict, ImbalanceProfile.summary = _to_frame, _to_dict, _summary
 ImbalanceProfile.__str__, ImbalanceProfile._repr_markdown_ = _str, _md
 
 # %% ../nbs/00c_profile.ipynb #8f91b498
 SPLIT_COLORS = {'many': '#1f77b4', 'medium': '#ff7f0e', 'few': '#d62728'}
 
-def _plot(self:ImbalanceProfile, by_group:bool|None=None, sort:bool=True, log:bool=False, title:str|None=None) -> go.Figure:
+@patch
+def plot(self:ImbalanceProfile, by_group:bool|None=None, sort:bool=True, log:bool=False, title:str|None=None) -> go.Figure:
     "Bar chart of images per class (sorted, coloured by split), or stacked by group when `by_group`."
     order = np.argsort(-self.counts, kind='stable') if sort else np.arange(len(self.classes))
     x = [self.classes[c] for c in order]
@@ -136,8 +139,6 @@ def _plot(self:ImbalanceProfile, by_group:bool|None=None, sort:bool=True, log:bo
     fig.update_layout(title=title or self.summary().split(';')[0], xaxis_title='class', yaxis_title='images',
                       yaxis_type='log' if log else None, template='plotly_white', height=380, margin=dict(t=50, b=40))
     return fig
-
-ImbalanceProfile.plot = _plot
 
 # %% ../nbs/00c_profile.ipynb #cf34d86c
 def profile(ds:ImageSet, many_above:float=100, few_below:float=20) -> ImbalanceProfile:

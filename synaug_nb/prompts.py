@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from fastcore.basics import patch
 from .core import DataError, check_int
 from .plan import ITEM_COLUMNS
 from .core import atomic_write
@@ -108,12 +109,13 @@ def _draw(self:PromptBook, class_name:str, group_name:str|None, seed:int) -> dic
     prompt = _BEFORE_PUNCT.sub(r'\1', _SPACES.sub(' ', text)).strip()
     return dict(prompt=prompt, template=t, modifier=m, **vals)
 
-def _sample(self:PromptBook, class_name:str, group_name:str|None=None, seed:int=0) -> dict:
+@patch
+def sample(self:PromptBook, class_name:str, group_name:str|None=None, seed:int=0) -> dict:
     "A prompt for `class_name` (in `group_name`), drawn from `seed`: {'prompt', 'template', 'modifier', and each field}."
     self._check()
     return self._draw(str(class_name), None if group_name is None else str(group_name), seed)
 
-PromptBook._draw, PromptBook.sample = _draw, _sample
+PromptBook._draw = _draw
 
 # %% ../nbs/03_prompts.ipynb #13dc2ca8
 def default_book() -> PromptBook:
@@ -131,15 +133,15 @@ def utkface_book() -> PromptBook:
     return PromptBook(['Portrait face photo of {race} {gender}, {age} year old'], aliases={'gender': 'class', 'race': 'group'},
                       fields={'age': [str(a) for a in range(10, 81, 5)]})
 
-def _with_modifiers(self:PromptBook, class_name:str, modifiers) -> PromptBook:
+@patch
+def with_modifiers(self:PromptBook, class_name:str, modifiers) -> PromptBook:
     "A copy of the book whose modifiers for `class_name` ('*': every class) are `modifiers`."
     new = copy.deepcopy(self); new.modifiers[str(class_name)] = list(modifiers)
     return new._check()
 
-PromptBook.with_modifiers = _with_modifiers
-
 # %% ../nbs/03_prompts.ipynb #9f0a78bb
-def _validate(self:PromptBook, classes, group_names=None) -> PromptBook:
+@patch
+def validate(self:PromptBook, classes, group_names=None) -> PromptBook:
     "The book itself if it fits a set with `classes` (and `group_names`), else a `DataError` naming the mismatch."
     self._check()
     classes = [str(c) for c in classes]; groups = None if group_names is None else [str(g) for g in group_names]
@@ -157,10 +159,9 @@ def _validate(self:PromptBook, classes, group_names=None) -> PromptBook:
                 raise DataError(f"template {t!r} uses {{{names[0]}}} (the group) but the set has no groups")
     return self
 
-PromptBook.validate = _validate
-
 # %% ../nbs/03_prompts.ipynb #eeb6d3f7
-def _prompts_for(self:PromptBook, items:pd.DataFrame) -> pd.DataFrame:
+@patch
+def prompts_for(self:PromptBook, items:pd.DataFrame) -> pd.DataFrame:
     "`items` (a plan's `items()`) with the columns prompt, modifier, template and one per field, drawn from each row's seed."
     missing = [c for c in ('class_name', 'group_name', 'seed') if c not in getattr(items, 'columns', ())]
     if missing: raise DataError(f"prompts_for needs a table with the columns {missing} (a plan's items() has them)")
@@ -170,8 +171,6 @@ def _prompts_for(self:PromptBook, items:pd.DataFrame) -> pd.DataFrame:
     out = items.copy()
     for k in ('prompt', 'modifier', 'template', *self.fields): out[k] = [r[k] for r in rows]
     return out
-
-PromptBook.prompts_for = _prompts_for
 
 # %% ../nbs/03_prompts.ipynb #8abffdf4
 BOOK_KEYS = ('templates', 'modifiers', 'class_text', 'group_text', 'aliases', 'fields')
@@ -184,24 +183,28 @@ def _one_line(e:Exception) -> str:
     if getattr(e, 'problem', None) and mark is not None: return f"{e.problem} (line {mark.line + 1}, column {mark.column + 1})"
     return ' '.join(str(e).split())
 
-def _book_to_dict(self:PromptBook) -> dict:
+@patch
+def to_dict(self:PromptBook) -> dict:
     "The book as plain data."
     return asdict(self)
 
-def _book_from_dict(cls, d) -> PromptBook:
+@patch(cls_method=True)
+def from_dict(cls:PromptBook, d) -> PromptBook:
     "A book from plain data (missing keys take their defaults)."
     if not isinstance(d, dict): raise DataError(f"a prompt book must be a mapping with keys from {list(BOOK_KEYS)}; got {type(d).__name__}")
     extra = sorted(set(d) - set(BOOK_KEYS))
     if extra: raise DataError(f"unknown prompt book keys {extra}; valid: {list(BOOK_KEYS)}")
     return cls(**{k: v for k, v in d.items() if v is not None})
 
-def _book_save(self:PromptBook, path) -> Path:
+@patch
+def save(self:PromptBook, path) -> Path:
     "Write the book to `path`: YAML for .yaml/.yml, else JSON."
     path = Path(path); d = self.to_dict()
     text = yaml.safe_dump(d, sort_keys=False, allow_unicode=True) if _is_yaml(path) else json.dumps(d, indent=1, ensure_ascii=False)
     return atomic_write(path, text)
 
-def _book_load(cls, path) -> PromptBook:
+@patch(cls_method=True)
+def load(cls:PromptBook, path) -> PromptBook:
     "A book from a JSON or YAML file; a missing or malformed file is a `DataError` naming it."
     path = Path(path); kind = 'YAML' if _is_yaml(path) else 'JSON'
     if not path.is_file(): raise DataError(f"prompt book file not found: '{path}'")
@@ -212,6 +215,3 @@ def _book_load(cls, path) -> PromptBook:
         raise DataError(f"prompt book file '{path}' is not valid {kind}: {_one_line(e)}") from None
     try: return cls.from_dict(d)
     except DataError as e: raise DataError(f"prompt book file '{path}': {e}") from None
-
-PromptBook.to_dict, PromptBook.from_dict = _book_to_dict, classmethod(_book_from_dict)
-PromptBook.save, PromptBook.load = _book_save, classmethod(_book_load)

@@ -13,6 +13,7 @@ import torch
 import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
+from fastcore.basics import patch
 from .core import DataError, check_in, image_grid, to_pil, check_int, check_number
 from .data import ImageSet, concat_sets
 from .plan import Plan, item_seed
@@ -166,14 +167,16 @@ def _modifiers_changed(self:Studio, ch):
 def _templates_changed(self:Studio, ch):
     self._guard(lambda: self.set_templates(_lines(ch['new'])))
 
-def _studio_set_modifiers(self:Studio, class_name:str, modifiers) -> PromptBook:
+@patch
+def set_modifiers(self:Studio, class_name:str, modifiers) -> PromptBook:
     "Replace the modifiers of `class_name` ('*': every class) in the book; re-renders."
     if class_name != '*': check_in(class_name, self.classes, 'class')
     self.book = self.book.with_modifiers(class_name, list(modifiers)).validate(self.classes, self.group_names)
     if class_name == self.w_class.value: self._load_modifiers()
     self.schedule(); return self.book
 
-def _studio_set_templates(self:Studio, templates) -> PromptBook:
+@patch
+def set_templates(self:Studio, templates) -> PromptBook:
     "Replace the book's templates (a `DataError` keeps the old book); re-renders."
     self.book = dataclasses.replace(self.book, templates=list(templates)).validate(self.classes, self.group_names)
     self.schedule(); return self.book
@@ -184,10 +187,10 @@ def _guard(self:Studio, fn):
     except DataError as e: self.w_status.value = f'<span style="color:#b00">{html.escape(str(e))}</span>'
 
 Studio._load_modifiers, Studio._modifiers_changed, Studio._templates_changed, Studio._guard = _load_modifiers, _modifiers_changed, _templates_changed, _guard
-Studio.set_modifiers, Studio.set_templates = _studio_set_modifiers, _studio_set_templates
 
 # %% ../nbs/11_widgets.ipynb #094e8278
-def _studio_settings(self:Studio) -> dict:
+@patch
+def settings(self:Studio) -> dict:
     "The current settings, as `render` and `send` use them."
     return dict(class_name=self.w_class.value, group_name=self.w_group.value if self.group_names else None,
                 guidance_scale=float(self.w_guidance.value), criterion=self.w_criterion.value, feedback_scale=float(self.w_fb_scale.value),
@@ -195,7 +198,8 @@ def _studio_settings(self:Studio) -> dict:
                 dropout=float(self.w_dropout.value) if self.is_unclip else None, n=self.n, templates=list(self.book.templates),
                 modifiers=list(self.book.modifiers.get(self.w_class.value, [])))
 
-def _set(self:Studio, **kw) -> dict:
+@patch
+def set(self:Studio, **kw) -> dict:
     "Set controls by name (class_name, group_name, guidance_scale, criterion, feedback_scale, steps, seed, dropout); re-renders (debounced)."
     known = ('class_name', 'group_name', 'guidance_scale', 'criterion', 'feedback_scale', 'steps', 'seed', 'dropout')
     for k in kw: check_in(k, known, 'setting')
@@ -218,10 +222,9 @@ def _set(self:Studio, **kw) -> dict:
     for k, v in kw.items(): ws[k].value = str(v) if k in ('class_name', 'group_name') else v
     return self.settings()
 
-Studio.settings, Studio.set = _studio_settings, _set
-
 # %% ../nbs/11_widgets.ipynb #fb10e129
-def _studio_feedback_for(self:Studio, s:dict) -> Feedback|None:
+@patch
+def feedback_for(self:Studio, s:dict) -> Feedback|None:
     "The `Feedback` of settings `s` (None for criterion 'none' or scale 0)."
     if s['criterion'] == 'none' or s['feedback_scale'] == 0: return None
     if self.judge is None: raise DataError(f"criterion {s['criterion']!r} needs a judge: pass judge= to the Studio")
@@ -258,10 +261,11 @@ def _render_now(self:Studio, rid:int) -> Generated|None:
         self.w_status.value = f'{s["class_name"]}{"/" + s["group_name"] if s["group_name"] else ""}: {len(gen)} images in {time.time() - t0:.1f} s'
         return gen
 
-Studio.feedback_for, Studio._generate, Studio._render_now = _studio_feedback_for, _generate, _render_now
+Studio._generate, Studio._render_now = _generate, _render_now
 
 # %% ../nbs/11_widgets.ipynb #a8b1d9fa
-def _studio_schedule(self:Studio) -> int:
+@patch
+def schedule(self:Studio) -> int:
     "Ask for a render `debounce` seconds from now (a newer request replaces this one); returns the request id."
     self.requests += 1; rid = self.requests
     if self._timer is not None: self._timer.cancel()
@@ -271,14 +275,16 @@ def _studio_schedule(self:Studio) -> int:
     self._timer = threading.Timer(self.debounce, start); self._timer.daemon = True; self._timer.start()
     return rid
 
-def _studio_render(self:Studio, wait:bool=True) -> Generated|Job|None:
+@patch
+def render(self:Studio, wait:bool=True) -> Generated|Job|None:
     "Render the current settings now: in this thread (`wait`), else in a background `Job`."
     if self._timer is not None: self._timer.cancel()
     self.requests += 1; rid = self.requests
     if wait: return self._render_now(rid)
     self._job = Job(self._render_now, rid); return self._job
 
-def _studio_wait(self:Studio, timeout:float=120) -> Generated|None:
+@patch
+def wait(self:Studio, timeout:float=120) -> Generated|None:
     "Wait until the pending (debounced) render, if any, has finished; the last shown images."
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -293,10 +299,11 @@ def _ipython_display_(self:Studio):
     display(self.ui)
     if self.last is None and self.auto: self.schedule()
 
-Studio.schedule, Studio.render, Studio.wait, Studio._ipython_display_ = _studio_schedule, _studio_render, _studio_wait, _ipython_display_
+Studio._ipython_display_ = _ipython_display_
 
 # %% ../nbs/11_widgets.ipynb #7c55b5b8
-def _studio_save_modifiers(self:Studio, path=None) -> Path:
+@patch
+def save_modifiers(self:Studio, path=None) -> Path:
     "Write the prompt book to `path` (default: the 'book file' box)."
     p = self.book.save(Path(path or self.w_book_path.value))
     self.w_status.value = f'saved the prompt book to {html.escape(str(p))}'; return p
@@ -313,7 +320,8 @@ def _synth(self:Studio, out:Path, s:dict, fb):
     self.w_status.value = f'synthesize: {done} of {total} images in {html.escape(str(out))}'
     return self.synth_result
 
-def _studio_send(self:Studio, out=None, wait:bool=False):
+@patch
+def send(self:Studio, out=None, wait:bool=False):
     "Run `synthesize(plan, generator, out, prompts=book, ...)` with the current settings; a background `Job` (or the result, with `wait`)."
     if self.plan is None: raise DataError("send needs a plan: pass plan= (e.g. uniformize(real)) to the Studio")
     s = self.settings(); fb = self.feedback_for(s); out = Path(out or self.w_out.value)
@@ -321,7 +329,7 @@ def _studio_send(self:Studio, out=None, wait:bool=False):
     job = Job(self._synth, out, s, fb); self._synth_job = job
     return job.wait() if wait else job
 
-Studio.save_modifiers, Studio._synth, Studio.send = _studio_save_modifiers, _synth, _studio_send
+Studio._synth = _synth
 
 # %% ../nbs/11_widgets.ipynb #84a665c8
 class GapExplorer:
@@ -357,7 +365,8 @@ class GapExplorer:
     def _ipython_display_(self): display(self.ui)
 
 # %% ../nbs/11_widgets.ipynb #eafe18e0
-def _gap_features(self:GapExplorer, name:str) -> tuple:
+@patch
+def features(self:GapExplorer, name:str) -> tuple:
     "(features, labels, domain) of real + synthetic images under model `name` (cached)."
     check_in(name, list(self.models), 'feature model')
     if name not in self._feats:
@@ -365,7 +374,8 @@ def _gap_features(self:GapExplorer, name:str) -> tuple:
         self._feats[name] = extract_features(self.models[name], both)
     return self._feats[name]
 
-def _gap_sample_pairs(self:GapExplorer, classes, n:int|None=None, scale:int=3) -> str:
+@patch
+def sample_pairs(self:GapExplorer, classes, n:int|None=None, scale:int=3) -> str:
     "HTML table: per class, `n` real | `n` synthetic images."
     n = n or self.n_pairs; rows = []
     for c in classes:
@@ -375,7 +385,8 @@ def _gap_sample_pairs(self:GapExplorer, classes, n:int|None=None, scale:int=3) -
         rows.append(f'<tr><td>{html.escape(c)}</td><td>{im(self.real, r)}</td><td>{im(self.syn, s)}</td></tr>')
     return f'<table class="synaug-pairs"><tr><th>class</th><th>real</th><th>synthetic</th></tr>{"".join(rows)}</table>'
 
-def _gap_update(self:GapExplorer) -> go.Figure:
+@patch
+def update(self:GapExplorer) -> go.Figure:
     "Recompute for the chosen classes, model and map: the scatter `fig`, the `probe` and the sample pairs."
     classes = list(self.w_classes.value)
     if not classes: raise DataError("choose at least one class")
@@ -392,12 +403,11 @@ def _gap_update(self:GapExplorer) -> go.Figure:
     self.w_status.value = f'{int(keep.sum())} points; domain probe accuracy {self.probe.accuracy:.1f}% (chance {self.probe.chance:.1f}%)'
     return self.fig
 
-def _gap_probe_html(self:GapExplorer) -> str:
+@patch
+def probe_html(self:GapExplorer) -> str:
     "The per-class probe accuracy as an HTML table (100: real and synthetic fully separable; chance: no gap)."
     df = self.probe.per_class[['class', 'accuracy', 'chance', 'n_real', 'n_synthetic']]
     return f'<b>domain probe accuracy (%)</b>{df.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="–")}'
-
-GapExplorer.features, GapExplorer.sample_pairs, GapExplorer.update, GapExplorer.probe_html = _gap_features, _gap_sample_pairs, _gap_update, _gap_probe_html
 
 # %% ../nbs/11_widgets.ipynb #a1f3007e
 def history_frame(history) -> pd.DataFrame:
@@ -441,7 +451,8 @@ class TrainingMonitor:
     def _ipython_display_(self): display(self.ui)
 
 # %% ../nbs/11_widgets.ipynb #92eab167
-def _mon_draw(self:TrainingMonitor, h:list) -> list:
+@patch
+def draw(self:TrainingMonitor, h:list) -> list:
     "Show history `h`: progress, last step's numbers and the curves."
     self.redraws += 1
     if h:
@@ -451,7 +462,8 @@ def _mon_draw(self:TrainingMonitor, h:list) -> list:
         with self.w_plot: display(curves(h))
     return h
 
-def _mon_poll(self:TrainingMonitor) -> list:
+@patch
+def poll(self:TrainingMonitor) -> list:
     "Read the history (of a file: what another process has written) and redraw."
     self.polls += 1; return self.draw(self.history())
 
@@ -464,7 +476,8 @@ class MonitorCallback(Callback):
         if self.learn.step % self.monitor.redraw_every == 0 and self.learn.step < self.learn.total: self.monitor.draw(list(self.learn.history))
     def after_fit(self): self.monitor.draw(list(self.learn.history))
 
-def _mon_show_report(self:TrainingMonitor):
+@patch
+def show_report(self:TrainingMonitor):
     "Evaluate on `test` and show the Many/Medium/Few table."
     model = self.model if self.model is not None else self.source.model
     if not isinstance(model, torch.nn.Module) and callable(model): model = model()   # e.g. load the checkpoint a launched run wrote
@@ -473,7 +486,8 @@ def _mon_show_report(self:TrainingMonitor):
     with self.w_table: display(self.report)
     return self.report
 
-def _mon_fit(self:TrainingMonitor, steps:int, wait:bool=False, **fit_kw) -> Job:
+@patch
+def fit(self:TrainingMonitor, steps:int, wait:bool=False, **fit_kw) -> Job:
     "Run `Learner.fit(steps)` in a background thread with this monitor as a callback (it redraws every `redraw_every` steps and at the end); then evaluate on `test`."
     if isinstance(self.source, (str, Path)): raise DataError("fit needs a Learner source; for a launched run use watch()")
     self.w_progress.max = int(steps)
@@ -486,7 +500,8 @@ def _mon_fit(self:TrainingMonitor, steps:int, wait:bool=False, **fit_kw) -> Job:
     if wait: self.job.wait()
     return self.job
 
-def _mon_watch(self:TrainingMonitor, steps:int, done:Callable[[], bool], wait:bool=False) -> Job:
+@patch
+def watch(self:TrainingMonitor, steps:int, done:Callable[[], bool], wait:bool=False) -> Job:
     "Poll a history file until `done()` (e.g. the launcher's thread ended); evaluate `model` on `test` at the end."
     self.w_progress.max = int(steps)
     def run():
@@ -496,8 +511,6 @@ def _mon_watch(self:TrainingMonitor, steps:int, done:Callable[[], bool], wait:bo
     self.job = Job(run)
     if wait: self.job.wait()
     return self.job
-
-TrainingMonitor.draw, TrainingMonitor.poll, TrainingMonitor.show_report, TrainingMonitor.fit, TrainingMonitor.watch = _mon_draw, _mon_poll, _mon_show_report, _mon_fit, _mon_watch
 
 # %% ../nbs/11_widgets.ipynb #b2d79230
 def launch_fn(make_learner:Callable, steps:int, history_path, every:int=10, ckpt=None, **fit_kw) -> Callable:
