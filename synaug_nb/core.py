@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b7191d10
 from __future__ import annotations
-import math, os, random
+import errno, math, os, random
 from pathlib import Path
 import numpy as np
 import torch
@@ -12,7 +12,8 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
-           'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'atomic_write', 'image_grid', 'head_of']
+           'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError', 'storage_error', 'atomic_write',
+           'check_writable', 'image_grid', 'head_of']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -122,17 +123,40 @@ def load_image(path, mode:str|None=None) -> np.ndarray:
         raise DataError(f"cannot read image '{path}' (corrupted or not an image): {e}") from None
 
 # %% ../nbs/00_core.ipynb #650bb1ec
+class StorageError(DataError):
+    "A file could not be written (disk full, read-only folder, no permission); what was written before it stays valid."
+
+_STORAGE = {errno.ENOSPC: 'no space left on the device', errno.EDQUOT: 'the disk quota is exceeded', errno.EROFS: 'the file system is read-only',
+            errno.EACCES: 'permission denied', errno.EPERM: 'permission denied'}
+
+def storage_error(e:OSError, path) -> Exception:
+    "A `StorageError` naming `path`, the cause and the fix for a full or read-only disk; `e` itself for any other `OSError`."
+    why = _STORAGE.get(getattr(e, 'errno', None))
+    if why is None: return e
+    return StorageError(f"cannot write '{path}': {why}. What was written before is kept and valid; free space (or make the folder "
+                        f"writable, or choose another output folder) and run the same command again to continue")
+
 def atomic_write(path, data) -> Path:
-    "Write `data` (bytes or str) to `path` through a temporary file in the same folder, fsync and `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    "Write `data` (bytes or str) to `path` through a temporary file in the same folder, fsync and `os.replace`; a full or read-only disk raises a `StorageError`, leaving `path` as it was."
+    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, 'wb') as f:
             f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e: raise storage_error(e, path) from e
     finally:
         if tmp.exists(): tmp.unlink()
     return path
+
+def check_writable(folder) -> Path:
+    "Create `folder` if needed and write and remove a probe file in it, so a read-only or full disk is reported before any long work; a `StorageError` otherwise."
+    folder = Path(folder); probe = folder/f'.write-probe.{os.getpid()}'
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY); os.close(fd); os.unlink(probe)
+    except OSError as e: raise storage_error(e, folder) from e
+    return folder
 
 # %% ../nbs/00_core.ipynb #02a7936e
 def image_grid(images, ncol:int=8, pad:int=2, scale:int=1, bg:int=255) -> Image.Image:

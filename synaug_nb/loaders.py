@@ -169,7 +169,7 @@ def load_waterbirds(root, split:str='train', verify:bool=True, on_error:str='rai
 # %% ../nbs/01c_loaders.ipynb #f3984cf9
 UTK_GENDERS = ['male', 'female']
 UTK_RACES = ['White', 'Black', 'Asian', 'Indian', 'Others']
-_UTK_RE = re.compile(r'^(\d+)_(\d+)_(\d+)_(\d+)\.')
+_UTK_RE = re.compile(r'^(\d+)_(\d+)_(\d+)_')   # age_gender_race_; the date field after it is not used (and damaged in a few files)
 
 def parse_utkface_name(fname:str) -> tuple[int, int, int]:
     "`(age, gender, race)` from a UTKFace file name; a `DataError` names a malformed one."

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import DataError, load_image, to_pil, atomic_write, check_int
+from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable
 from .data import ImageSet, FileList
 from .plan import Plan, shard, item_seed
 from .prompts import PromptBook
@@ -183,7 +183,8 @@ def _make(out:Path, generator:Generator, b:pd.DataFrame, prompts, w, fh, **kw):
         rows.append({**{c: it[c] for c in ('index', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed')},
                      'file': str(p.relative_to(out)), **{c: m[c] for c in ('backend', 'model_id', 'steps', 'guidance_scale', 'criterion', 'feedback_scale', 'feedback_every')},
                      'criterion_value': m.get('criterion_value', ''), 'attempt': a, 'verdict': '', 'condition': m.get('cond_file', '')})
-    w.writerows(rows); fh.flush(); os.fsync(fh.fileno())
+    try: w.writerows(rows); fh.flush(); os.fsync(fh.fileno())
+    except OSError as e: raise storage_error(e, fh.name) from e   # the images are on disk; their rows are made again next run
 
 def synthesize(plan:Plan, generator:Generator, out,
                prompts:PromptBook|None=None,       # prompts per item (text backends need them; recorded for all)
@@ -213,6 +214,7 @@ def synthesize(plan:Plan, generator:Generator, out,
     else: items = items.assign(prompt='', modifier='')
     mine = shard(items, rank, world_size).reset_index(drop=True)
     if (out/'run.json').is_file(): _claim_folder(out, settings)   # another plan's folder is refused before its lock is touched
+    check_writable(out)                                            # a read-only or full disk is reported before any image is made
     with folder_lock(out, rank, world_size):
         return _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
                     progress, max_batches, max_attempts, t0)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import DataError, check_in, default_device, atomic_write, check_int, check_number
+from .core import DataError, check_in, default_device, atomic_write, check_int, check_number, StorageError, storage_error, check_writable
 from .data import ImageSet, FileList
 from .specs import check_same_size
 from .imbalance import balanced_split
@@ -404,22 +404,39 @@ class Learner:
         return self
 
     def _save(self, ckpt, opt, sched):
+        "Write the weights and the training state of this step; both are written before either replaces the last good pair."
         from safetensors.torch import save_file
-        ckpt = Path(ckpt); ckpt.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().cpu().contiguous() for k, v in self.acc.unwrap_model(self.model).state_dict().items()}
-        tmp = ckpt/'.model.safetensors.tmp'; save_file(sd, str(tmp)); tmp.replace(ckpt/'model.safetensors')
-        state = {'step': self.step, 'opt': opt.state_dict(), 'sched': sched.state_dict(),
-                 'sampler': json.dumps(self.batches.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
-        tmp = ckpt/'.state.pt.tmp'; torch.save(state, tmp); tmp.replace(ckpt/'state.pt')
+        ckpt = Path(ckpt); tm, ts = ckpt/'.model.safetensors.tmp', ckpt/'.state.pt.tmp'
+        try:
+            ckpt.mkdir(parents=True, exist_ok=True)
+            sd = {k: v.detach().cpu().contiguous() for k, v in self.acc.unwrap_model(self.model).state_dict().items()}
+            save_file(sd, str(tm), metadata={'step': str(self.step)})
+            state = {'step': self.step, 'opt': opt.state_dict(), 'sched': sched.state_dict(),
+                     'sampler': json.dumps(self.batches.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
+            torch.save(state, ts)
+            tm.replace(ckpt/'model.safetensors'); ts.replace(ckpt/'state.pt')
+        except OSError as e: raise storage_error(e, ckpt) from e
+        except RuntimeError as e:   # torch.save reports a failed write as a RuntimeError
+            if 'write' not in str(e).lower(): raise
+            raise StorageError(f"cannot write the checkpoint in '{ckpt}' ({str(e).splitlines()[0]}); the last complete checkpoint is kept: "
+                               f"free space and resume") from e
+        finally:
+            for t in (tm, ts):
+                if t.exists(): t.unlink()
 
     def _load(self, ckpt, opt, sched):
         from safetensors.torch import load_file
         ckpt = Path(ckpt)
+        from safetensors import safe_open
+        with safe_open(str(ckpt/'model.safetensors'), 'pt') as f: saved_step = (f.metadata() or {}).get('step')
         sd, own = load_file(str(ckpt/'model.safetensors')), self.acc.unwrap_model(self.model)
         bad = state_mismatch(own.state_dict(), sd)
         if bad: raise DataError(f"checkpoint '{ckpt}' was written by another model: {'; '.join(bad)}; resume with the model that wrote it, or use a new folder")
-        own.load_state_dict(sd)
         st = torch.load(ckpt/'state.pt', weights_only=True)
+        if saved_step is not None and int(saved_step) != int(st['step']):
+            raise DataError(f"checkpoint '{ckpt}' is torn: its weights are from step {saved_step}, its training state from step {st['step']}; "
+                            f"delete the folder and train again")
+        own.load_state_dict(sd)
         opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
         self.sampler.load_state(json.loads(st['sampler'])); self.g.set_state(st['g'])
         self.step, self.history = int(st['step']), json.loads(st['history'])
