@@ -133,8 +133,11 @@ def read_manifest(out, check_files:bool=False, history:bool=False) -> pd.DataFra
     return df
 
 def _decodes(path) -> bool:
-    try: load_image(path); return True
-    except DataError: return False
+    "Whether `path` is a whole image: PIL's `verify` checks every chunk's CRC and the end marker, so a PNG cut short at its last bytes is caught too."
+    try:
+        with Image.open(path) as im: im.verify()
+        load_image(path); return True
+    except (DataError, OSError, SyntaxError, ValueError): return False
 
 def _open_manifest(mf:Path):
     "Open shard manifest `mf` for appending: a row torn by a kill is cut off, and an older header is rewritten to today's columns (rows kept)."
