@@ -371,6 +371,7 @@ class Learner:
             stop_after:int|None=None, cbs:Sequence[Callback]=()) -> Learner:
         "Train for `steps` optimizer steps (with `ckpt`, checkpointed every `save_every` and continued when `resume`); `cbs` are callbacks for this fit only."
         check_int(steps, 'steps')
+        if ckpt: check_writable(ckpt)   # a read-only or full disk is reported before the first step, not at the first checkpoint
         extra = list(cbs) + ([Checkpoint(ckpt, save_every, resume)] if ckpt else []) + ([StopAfter(stop_after)] if stop_after is not None else []) \
                 + ([ProgressBar()] if progress else [])
         self._cbs = sorted(self.cbs + extra, key=lambda cb: cb.order)
