@@ -10,8 +10,8 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['toy_images', 'write_idx', 'write_fashion_mnist', 'write_cifar', 'write_image_folder', 'write_waterbirds',
-           'write_utkface', 'write_imagenet_lt']
+__all__ = ['toy_images', 'ManualTimers', 'write_idx', 'write_fashion_mnist', 'write_cifar', 'write_image_folder',
+           'write_waterbirds', 'write_utkface', 'write_imagenet_lt']
 
 # %% ../nbs/00a_test_utils.ipynb #d1306f96
 def toy_images(labels, size:int=28, channels:int=1, seed:int=0) -> np.ndarray:
@@ -24,6 +24,24 @@ def toy_images(labels, size:int=28, channels:int=1, seed:int=0) -> np.ndarray:
         blob = np.exp(-((yy - cy)**2 + (xx - cx)**2) / 0.02)
         out[i] = np.clip(blob * 220 + rng.normal(0, 12, (size, size)), 0, 255).astype(np.uint8)
     return np.repeat(out[..., None], 3, axis=3) if channels == 3 else out
+
+# %% ../nbs/00a_test_utils.ipynb #6f052766
+class _ManualTimer:
+    def __init__(self, seconds, fn): self.seconds, self.fn, self.daemon, self.pending = seconds, fn, False, False
+    def start(self): self.pending = True
+    def cancel(self): self.pending = False
+    def is_alive(self) -> bool: return self.pending
+    def join(self, timeout=None): pass
+
+class ManualTimers:
+    "A `threading.Timer` factory for tests: its timers start and cancel like real ones but fire only when `fire()` is called."
+    def __init__(self): self.made = []
+    def __call__(self, seconds, fn) -> _ManualTimer: t = _ManualTimer(seconds, fn); self.made.append(t); return t
+    def fire(self) -> int:
+        "Run every started, uncancelled timer once; how many ran."
+        due = [t for t in self.made if t.pending]
+        for t in due: t.pending = False; t.fn()
+        return len(due)
 
 # %% ../nbs/00a_test_utils.ipynb #bc860ddc
 def write_idx(path, arr:np.ndarray):

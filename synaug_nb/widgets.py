@@ -91,7 +91,8 @@ class Studio:
                  feedback_scale:float=0.05, feedback_every:int=1, dropout:float|None=None,
                  batch_size:int=16,             # synthesize's batch size
                  chunk:int=4,                   # images per generate call in a preview (a stale render stops between chunks)
-                 debounce:float=0.3, auto:bool=True):
+                 debounce:float=0.3, auto:bool=True,
+                 timer:Callable=threading.Timer):  # makes the debounce timer: (seconds, fn) -> a started-on-start() Thread (tests pass one they fire by hand)
         self.gen, self.judge, self.stats, self.plan = generator, judge, stats, plan
         model = getattr(generator, 'model', None)
         known = getattr(model, 'classes', None) or getattr(getattr(generator, 'real', None), 'classes', None) or (plan.classes if plan else [])
@@ -107,7 +108,7 @@ class Studio:
         self.is_unclip = hasattr(generator, 'dropout') and generator.backend == 'unclip'
         self.renders = self.dropped = self.requests = 0
         self.last = self.last_settings = self.synth_result = None
-        self._lock, self._timer, self._job, self._syncing = threading.Lock(), None, None, False
+        self._lock, self._timer, self._job, self._syncing, self.timer = threading.Lock(), None, None, False, timer
         self._build(steps, guidance_scale, seed, criterion, feedback_scale, feedback_every, dropout, out, book_path)
         self.auto = auto
 
@@ -272,7 +273,7 @@ def schedule(self:Studio) -> int:
     if not self.auto: return rid
     def start():
         if rid == self.requests: self._job = Job(self._render_now, rid)
-    self._timer = threading.Timer(self.debounce, start); self._timer.daemon = True; self._timer.start()
+    self._timer = self.timer(self.debounce, start); self._timer.daemon = True; self._timer.start()
     return rid
 
 @patch
@@ -286,12 +287,8 @@ def render(self:Studio, wait:bool=True) -> Generated|Job|None:
 @patch
 def wait(self:Studio, timeout:float=120) -> Generated|None:
     "Wait until the pending (debounced) render, if any, has finished; the last shown images."
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        timer_busy = self._timer is not None and self._timer.is_alive()
-        job = self._job
-        if not timer_busy and (job is None or job.done): break
-        time.sleep(0.02)
+    if self._timer is not None and self._timer.is_alive(): self._timer.join(timeout)   # a timer that fires starts the job before it ends
+    if self._job is not None: self._job.thread.join(timeout)
     if self._job is not None and self._job.error is not None: raise self._job.error
     return self.last
 

@@ -11,7 +11,7 @@ from synaug_nb.models import small_cnn
 from synaug_nb.plan import uniformize
 from synaug_nb.prompts import PromptBook
 from synaug_nb.synthesize import load_synthetic
-from synaug_nb.test_utils import toy_images
+from synaug_nb.test_utils import toy_images, ManualTimers
 from synaug_nb.train import Learner
 from synaug_nb.widgets import GapExplorer, Studio, TrainingMonitor, launch, launch_fn
 
@@ -40,8 +40,11 @@ def test_slider_change_renders_new_images(studio):
     assert studio.w_count.value == 'renders: 2' and 'data-render="2"' in studio.w_preview.value
 
 def test_debounce_coalesces(studio):
-    studio.auto = True
+    "Four changes, each restarting the debounce timer, make one render of the last settings; the test fires the timers, no clock."
+    studio.auto, studio.timer = True, ManualTimers()
     for s in (1, 2, 3, 4): studio.set(seed=s)
+    assert studio.renders == 0 and sum(t.pending for t in studio.timer.made) == 1
+    assert studio.timer.fire() == 1
     studio.wait()
     assert studio.requests == 4 and studio.renders == 1 and studio.last_settings['seed'] == 4
 
