@@ -4,14 +4,14 @@
 
 # %% ../nbs/04a_diffusers.ipynb #02284c23
 from __future__ import annotations
-import hashlib, os, warnings
+import os, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import torch
 from .core import DataError, check_in, default_device, to_pil
 from .data import ImageSet
-from .generators import Generator, Generated, pick_real
+from .generators import Generator, Generated, pick_real, set_fingerprint
 
 # %% auto #0
 __all__ = ['SDGenerator', 'UnCLIPGenerator']
@@ -126,9 +126,7 @@ class UnCLIPGenerator(_LatentGenerator):
 
     def settings(self) -> dict:
         "Image-embedding dropout, noise level and the real set the conditioning images are drawn from (its name, size and labels)."
-        r = self.real
-        pool = None if r is None else {'name': r.name, 'n': len(r), 'labels_sha1': hashlib.sha1(np.ascontiguousarray(r.labels, np.int64).tobytes()).hexdigest()[:12]}
-        return {'embed_dropout': self.dropout, 'noise_level': self.noise_level, 'conditioning_set': pool}
+        return {'embed_dropout': self.dropout, 'noise_level': self.noise_level, 'conditioning_set': None if self.real is None else set_fingerprint(self.real)}
 
     def pick_images(self, labels, groups, seeds) -> np.ndarray:
         "Index in `real` of the conditioning image of each request, drawn from its seed."

@@ -15,13 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from diffusers import UNet2DModel, DDIMScheduler
-from .core import DataError, check_in, check_number, check_fraction, image_grid, default_device, set_seed, to_pil, to_tensor
+from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, set_seed, to_pil, to_tensor
 from .data import ImageSet
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion', 'PixelGenerator', 'pick_real',
-           'Img2ImgGenerator']
+__all__ = ['Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion', 'PixelGenerator',
+           'set_fingerprint', 'pick_real', 'Img2ImgGenerator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -36,10 +36,6 @@ class Generated:
     def _repr_png_(self): return self.grid()._repr_png_()
 
 # %% ../nbs/04_generators.ipynb #6b41392a
-def _check_scale(x, what):
-    if not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0: raise DataError(f"{what} must be a finite number >= 0; got {x!r}")
-    return float(x)
-
 class Generator:
     "Base of all backends: `generate` runs the shared sampling loop."
     backend = 'base'
@@ -107,8 +103,7 @@ class Generator:
         if len(seeds) != len(labels): raise DataError(f"got {len(seeds)} seeds for {len(labels)} labels; give one seed per image")
         if prompts is not None and len(prompts) != len(labels): raise DataError(f"got {len(prompts)} prompts for {len(labels)} labels")
         if groups is not None and len(groups) != len(labels): raise DataError(f"got {len(groups)} groups for {len(labels)} labels")
-        if not isinstance(steps, (int, np.integer)) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
-        guidance_scale = _check_scale(guidance_scale, 'guidance_scale')
+        check_int(steps, 'steps'); guidance_scale = check_number(guidance_scale, 'guidance_scale', 0)
         t0 = time.time()
         if init_images is None and strength != 1: raise DataError("strength < 1 needs init_images= (img2img starts from them)")
         if init_images is not None:
@@ -349,6 +344,10 @@ class PixelGenerator(Generator):
     def output_size(self): return (self.model.size, self.model.size, self.model.channels)
 
 # %% ../nbs/04_generators.ipynb #34bb58b2
+def set_fingerprint(ds:ImageSet) -> dict:
+    "What identifies a real set a backend draws images from: its name, size and a hash of its labels (recorded in `run.json`)."
+    return {'name': ds.name, 'n': len(ds), 'labels_sha1': hashlib.sha1(np.ascontiguousarray(ds.labels, np.int64).tobytes()).hexdigest()[:12]}
+
 def pick_real(real:ImageSet, labels, groups, seeds, salt:int=17) -> np.ndarray:
     "Index in `real` of one image of each request's class (its cell when `groups` are given and `real` has them), drawn from its seed."
     out = []
@@ -376,9 +375,7 @@ class Img2ImgGenerator:
         empty = [c for c, n in zip(self.real.classes, self.real.counts()) if n == 0 and c in plan.classes]
         if empty: raise DataError(f"classes {empty} have no real image to start from; img2img needs at least one per class")
     def settings(self) -> dict:
-        r = self.real
-        return {**self.base.settings(), 'strength': self.strength,
-                'start_set': {'name': r.name, 'n': len(r), 'labels_sha1': hashlib.sha1(np.ascontiguousarray(r.labels, np.int64).tobytes()).hexdigest()[:12]}}
+        return {**self.base.settings(), 'strength': self.strength, 'start_set': set_fingerprint(self.real)}
 
     def start_images(self, idx, h:int, w:int, channels:int) -> torch.Tensor:
         "Real images `idx` as a `(B, C, h, w)` batch in [0, 1] (resized, and grey <-> RGB converted, to what the generator makes)."

@@ -13,11 +13,11 @@ import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable
+from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable, check_number
 from .data import ImageSet, FileList
 from .plan import Plan, shard, item_seed
 from .prompts import PromptBook
-from .generators import Generator, _check_scale
+from .generators import Generator
 from .feedback import Feedback
 from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
@@ -199,11 +199,10 @@ def synthesize(plan:Plan, generator:Generator, out,
                max_attempts:int=10) -> SynthResult:  # replacements per item before the filter gives up
     "Generate the images of `plan` (this process's shard) into `out`, resuming whatever is there; with a `filter`, then drop and replace what it rejects."
     t0 = time.time(); out = Path(out)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1: raise DataError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    check_int(batch_size, 'batch_size')
     if rank is None or world_size is None: rank, world_size = _dist()
     # refuse what cannot be made before anything is written
-    if not isinstance(steps, (int, np.integer)) or steps < 1: raise DataError(f"steps must be an integer >= 1; got {steps!r}")
-    _check_scale(guidance_scale, 'guidance_scale')
+    check_int(steps, 'steps'); check_number(guidance_scale, 'guidance_scale', 0)
     if not 0 <= rank < world_size: raise DataError(f"rank must be in 0..{world_size - 1}; got {rank}")
     if filter is not None and not isinstance(filter, SampleFilter): raise DataError(f"filter must be a SampleFilter; got {type(filter).__name__}")
     if filter is not None and world_size > 1:
