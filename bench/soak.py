@@ -5,7 +5,9 @@ run byte for byte, and the writer's peak memory must not grow with the number of
 Run: python bench/soak.py [--images 20000] [--kills 10] [--corrupt 2] [--seed 0] [--out /tmp/soak]
 
 It trains a small embedded generator once (OUT/gen), makes the reference folder OUT/ref in one go, then
-makes OUT/soak in pieces: each piece is killed after a random delay (uniform in [--min-s, --max-s] s),
+makes OUT/soak in pieces: the kill times are --kills points drawn uniformly over the reference run's time,
+and each piece is killed once it has run --startup-s (imports, loading) plus the gap to its point, so the
+kills spread over the whole set;
 corrupted files are written over two random images, and the last run finishes the set. Peak RSS of every
 run is read from /proc (Linux). Prints a table and writes OUT/soak.json. Not run in CI: it takes minutes."""
 import argparse, hashlib, json, os, random, signal, subprocess, sys, time
@@ -37,7 +39,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--images', type=int, default=20000); ap.add_argument('--kills', type=int, default=10)
     ap.add_argument('--corrupt', type=int, default=2); ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--min-s', type=float, default=8); ap.add_argument('--max-s', type=float, default=40)
+    ap.add_argument('--startup-s', type=float, default=3.5)
     ap.add_argument('--steps', type=int, default=6); ap.add_argument('--out', default='/tmp/soak')
     a = ap.parse_args(argv); out = Path(a.out); out.mkdir(parents=True, exist_ok=True); rng = random.Random(a.seed)
     common = ['--dataset', 'digits', '--imbalance-factor', '10', '--seed', '0', '--cpu', '--quiet']
@@ -51,10 +53,13 @@ def main(argv=None):
     rows = []
     if not (ref/'run.json').is_file() or len(digest(ref)[1]) < 10 * target - 364:
         rc, peak, s = run_with_peak(synaug(*args, '--out', ref)); rows.append(('reference', rc, peak, s))
+        (out/'ref_seconds.json').write_text(json.dumps(s))
+    ref_s = json.loads((out/'ref_seconds.json').read_text())
+    points = sorted(rng.uniform(0, ref_s) for _ in range(a.kills)); gaps = [b - a_ for a_, b in zip([0.0] + points, points)]
     soak, corrupted = out/'soak', 0
     for k in range(a.kills):
-        rc, peak, s = run_with_peak(synaug(*args, '--out', soak), kill_after=rng.uniform(a.min_s, a.max_s))
-        rows.append((f'kill {k + 1}', rc, peak, s))
+        rc, peak, s = run_with_peak(synaug(*args, '--out', soak), kill_after=a.startup_s + gaps[k])
+        rows.append((f'kill {k + 1} ({sum(1 for _ in (soak/"images").rglob("*.png")) if (soak/"images").is_dir() else 0} files)', rc, peak, s))
         if rc == 0: break   # finished before this kill came
         pngs = sorted((soak/'images').rglob('*.png'))
         if corrupted < a.corrupt and pngs:   # after the earliest kills that left images behind

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 import synaug_nb
-from .core import DataError, atomic_write, check_int, check_number
+from .core import DataError, atomic_write, check_int, check_number, check_in
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
 __all__ = ['METHODS_HELP', 'data_spec', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd',
-           'experiment_cmd', 'main']
+           'list_cmd', 'experiment_cmd', 'main']
 
 # %% ../nbs/15_cli.ipynb #d5c3a160
 def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
@@ -92,9 +92,13 @@ def synthesize_cmd(a) -> dict:
     "Plan the benchmark's uniformization and run it (see `synthesize`)."
     from synaug_nb.plan import uniformize
     from synaug_nb.prompts import PromptBook, default_book
-    from synaug_nb.feedback import Feedback, train_judge, class_stats
+    from synaug_nb.feedback import Feedback, train_judge, class_stats, needs_stats, CRITERIA
     from synaug_nb.synthesize import synthesize
-    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion
+    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS
+    check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
+    check_in(a.backend, BACKENDS, '--backend')
+    if a.backend != 'pixel' and not a.model: raise DataError(f"--backend {a.backend} needs --model: its checkpoint folder (or hub id)")
+    if a.strength is not None: check_number(a.strength, '--strength', 0, 1, lo_open=True)
     check_int(a.steps, '--steps'); check_number(a.guidance_scale, '--guidance-scale', 0); check_int(a.batch_size, '--batch-size')
     check_int(a.train_steps, '--train-steps'); check_int(a.train_batch_size, '--train-batch-size'); check_int(a.judge_steps, '--judge-steps')
     check_int(a.max_attempts, '--max-attempts'); check_number(a.embed_dropout, '--embed-dropout', 0, 1, hi_open=True)
@@ -120,26 +124,21 @@ def synthesize_cmd(a) -> dict:
     if a.criterion != 'none' or want_filter:
         judge = train_judge(b.train, steps=a.judge_steps, seed=a.seed)
     if a.criterion != 'none':
-        stats = class_stats(judge, b.train) if a.criterion == 'hardness' else None
+        stats = class_stats(judge, b.train) if needs_stats(a.criterion) else None
         feedback = Feedback(judge, a.criterion, scale=a.feedback_scale, every=a.feedback_every, stats=stats)
     if want_filter:
         from synaug_nb.filtering import SampleFilter
         fc = None if a.filter_criterion == 'none' else a.filter_criterion
         filt = SampleFilter(judge, agree=a.filter_agree, min_confidence=a.filter_min_confidence, criterion=fc, quantile=a.filter_quantile,
-                            stats=class_stats(judge, b.train) if fc == 'hardness' else None, near_duplicate=a.filter_near_duplicate,
+                            stats=class_stats(judge, b.train) if needs_stats(fc) else None, near_duplicate=a.filter_near_duplicate,
                             real=b.train if a.filter_near_duplicate is not None else None)
     dev = 'cpu' if a.cpu else None
-    if a.backend == 'pixel':
-        if a.model: gen = PixelGenerator.from_pretrained(a.model, device=dev)
-        else:
-            m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
-                                      seed=a.seed, progress=not a.quiet, device=dev)
-            gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}')
-    else:
-        if not a.model: raise DataError(f"--backend {a.backend} needs --model: a diffusers checkpoint folder (or hub id)")
-        from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
-        gen = (SDGenerator.from_pretrained(a.model, device=dev) if a.backend == 'sd'
-               else UnCLIPGenerator.from_pretrained(a.model, real=b.train, device=dev, dropout=a.embed_dropout))
+    if a.backend == 'pixel' and not a.model:   # the embedded default, trained here
+        m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
+                                  seed=a.seed, progress=not a.quiet, device=dev)
+        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}')
+        if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
+    else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength)
     if not a.quiet: print(plan)
     res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
                      batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts)
@@ -215,8 +214,7 @@ def _data_args(q, out_default):
     q.add_argument('--few-below', type=float, default=None, help='Few: classes with fewer training images (default: 20, scaled to small heads)')
     q.add_argument('--no-verify', action='store_true', help="don't decode every file (nor check CIFAR's MD5 sums) while loading")
 
-METHODS_HELP = ('methods to run (default: all of the task\'s but fg_loss fg_hardness synaug_filtered fg_rounds): ce balanced_softmax ce_finetune '
-                'resample group_dro synaug_plain synaug_mixup synaug_mixup_retrain synaug ldm fg_loss fg_entropy fg_hardness synaug_filtered fg_rounds oracle')   # kept equal to recipes (tested), without importing torch for --help
+METHODS_HELP = "methods to run (default: the task's default rows); `synaug list methods` lists every registered one"   # --help imports no torch: the registries load with a command
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='synaug', description='Fix imbalanced training data with synthetic data from diffusion models.')
@@ -234,7 +232,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == 'demo': continue
         d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')
         d.add_argument('--data-root', default=None, help="--experiment: the folder holding the experiment's data")
-        d.add_argument('--backend', default='pixel', choices=['pixel', 'sd', 'unclip'], help='the generator: the embedded one (pixel), Stable Diffusion (sd) or unCLIP (unclip) from --model')
+        d.add_argument('--backend', default='pixel', help='the generator: pixel (the embedded one), sd (Stable Diffusion), unclip, or any registered backend (`synaug list backends`)')
         d.add_argument('--model', default=None, help="the generator checkpoint: a diffusers folder (sd, unclip, --experiment) or a saved embedded generator (pixel)")
         d.add_argument('--resolution', type=int, default=None, help="sd / unclip output size (default: the checkpoint's); resized to the real images")
         d.add_argument('--embed-dropout', type=float, default=0.5, help='unclip: image-embedding dropout')
@@ -255,12 +253,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser('synthesize', help='uniformize the data with synthetic images (resumable; shards under accelerate launch)')
     common(s, 'runs/synthetic')
     s.add_argument('--target', type=int, default=None, help='images per class/cell after filling (default: the largest)')
-    s.add_argument('--backend', default='pixel', choices=['pixel', 'sd', 'unclip'])
+    s.add_argument('--backend', default='pixel', help='pixel (the embedded one), sd, unclip, or any registered backend (`synaug list backends`)')
+    s.add_argument('--strength', type=float, default=None, help='img2img (SDEdit): start each image from a real training image of its class, noised to this strength in (0, 1]')
     s.add_argument('--model', default=None, help='saved embedded generator folder, or diffusers checkpoint folder / hub id')
     s.add_argument('--prompts', default=None, help='PromptBook file (JSON or YAML): templates and per-class modifiers')
     s.add_argument('--steps', type=int, default=25, help='DDIM steps')
     s.add_argument('--guidance-scale', type=float, default=2.0, help='classifier-free guidance scale')
-    s.add_argument('--criterion', default='none', choices=['none', 'loss', 'entropy', 'hardness'], help='feedback criterion')
+    s.add_argument('--criterion', default='none', help='feedback criterion: none, loss, entropy, hardness, or any registered one (`synaug list criteria`)')
     s.add_argument('--feedback-scale', type=float, default=None, help='with --criterion: guidance strength (default 0.05)')
     s.add_argument('--feedback-every', type=int, default=None, help='with --criterion: guide every this many sampler steps (default 5)')
     s.add_argument('--judge-steps', type=int, default=300, help='training steps of the feedback judge (a small CNN on the real training set)')
@@ -268,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--batch-size', type=int, default=16)
     s.add_argument('--filter-agree', action='store_true', help="drop (and replace) images the judge assigns to another class")
     s.add_argument('--filter-min-confidence', type=float, default=None, metavar='P', help="drop images whose judged probability of their class is below P")
-    s.add_argument('--filter-criterion', default='none', choices=['none', 'loss', 'entropy', 'hardness'], help="drop images above --filter-quantile of this criterion, per class")
+    s.add_argument('--filter-criterion', default='none', help="drop images above --filter-quantile of this criterion (as --criterion), per class")
     s.add_argument('--filter-quantile', type=float, default=0.8, metavar='Q', help="with --filter-criterion: keep images below this quantile of the first pass")
     s.add_argument('--filter-near-duplicate', type=float, default=None, metavar='S', help="drop images whose judge features have cosine similarity >= S to a real training image")
     s.add_argument('--max-attempts', type=int, default=10, help="replacements per image before the filter gives up")
@@ -290,8 +289,25 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
     tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
+    ls = sub.add_parser('list', help='list the registered methods, feedback criteria and generator backends')
+    ls.add_argument('what', nargs='?', default='all', choices=['all', 'methods', 'criteria', 'backends'])
     for q in sub.choices.values(): q.add_argument('--debug', action='store_true', help='on an error, show the Python traceback instead of one line')
     return p
+
+def list_cmd(what:str='all') -> str:
+    "`synaug list`: the registered methods (with the tasks they apply to and whether they run by default), criteria and backends."
+    from synaug_nb.feedback import CRITERIA
+    from synaug_nb.generators import BACKENDS
+    from synaug_nb.methods import all_methods
+    parts = []
+    if what in ('all', 'methods'):
+        parts.append('methods (synaug run/demo --methods):\n' + '\n'.join(f"  {m.name:<22}{','.join(m.tasks):<28}{'when named' if m.optional else 'by default':<12}{m.recipe}"
+                                                                         for m in all_methods()))
+    if what in ('all', 'criteria'):
+        parts.append('criteria (synaug synthesize --criterion, --filter-criterion):\n' + '\n'.join(f"  {c.name:<22}{c.doc}" for c in CRITERIA.values()))
+    if what in ('all', 'backends'):
+        parts.append('backends (--backend):\n' + '\n'.join(f"  {b.name:<22}{b.doc}" for b in BACKENDS.values()))
+    return '\n\n'.join(parts)
 
 def experiment_cmd(a) -> dict:
     "`synaug run --experiment KEY`: `run_experiment` with the experiment's settings (or its dry run), and its table."
@@ -325,6 +341,7 @@ def main(argv=None) -> int:
         elif a.command == 'train-generator': train_generator_cmd(a)
         elif a.command == 'synthesize': synthesize_cmd(a)
         elif a.command == 'train': train_cmd(a)
+        elif a.command == 'list': print(list_cmd(a.what))
     except DataError as e:
         if a.debug: raise
         print(f"synaug {a.command}: error: {e}", file=sys.stderr); return 1

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 # %% auto #0
 __all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
            'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError', 'storage_error', 'atomic_write',
-           'check_writable', 'image_grid', 'head_of']
+           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -172,6 +172,25 @@ def image_grid(images, ncol:int=8, pad:int=2, scale:int=1, bg:int=255) -> Image.
         out[pad+r*(h+pad):pad+r*(h+pad)+a.shape[0], pad+c*(w+pad):pad+c*(w+pad)+a.shape[1]] = a
     g = Image.fromarray(out)
     return g.resize((g.width*scale, g.height*scale), Image.NEAREST) if scale > 1 else g
+
+# %% ../nbs/00_core.ipynb #e7757a37
+def _cell(v) -> str: return str(v).replace('|', '\\|').replace('\n', ' ')
+
+def markdown_table(header, rows, max_rows:int|None=None) -> str:
+    "A markdown table with the column titles `header` and the cells `rows` (each `str`-ed, `|` escaped); past `max_rows` rows, one '… N more' row."
+    header, rows = list(header), [list(r) for r in rows]
+    bad = [r for r in rows if len(r) != len(header)]
+    if bad: raise DataError(f"markdown_table: a row has {len(bad[0])} cells, the header {len(header)}: {bad[0]!r}")
+    more = len(rows) - max_rows if max_rows is not None and len(rows) > max_rows else 0
+    if more: rows = rows[:max_rows] + [[f'… {more} more'] + [''] * (len(header) - 1)]
+    line = lambda cells: '| ' + ' | '.join(map(_cell, cells)) + ' |'
+    return '\n'.join([line(header), '|' + '---|' * len(header), *map(line, rows)])
+
+def png_data_uri(img) -> str:
+    "An image (PIL, or any array `to_pil` takes) as a `data:image/png;base64,...` URI for HTML."
+    import base64, io
+    b = io.BytesIO(); (img if isinstance(img, Image.Image) else to_pil(img)).save(b, format='PNG')
+    return 'data:image/png;base64,' + base64.b64encode(b.getvalue()).decode()
 
 # %% ../nbs/00_core.ipynb #cca2a0f8
 def head_of(model:torch.nn.Module) -> torch.nn.Linear:

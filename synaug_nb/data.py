@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 from fastcore.basics import patch
-from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in
+from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in, markdown_table
 
 # %% auto #0
 __all__ = ['DOMAINS', 'FileList', 'Images', 'ImageSet', 'concat_sets']
@@ -260,13 +260,10 @@ def _repr_markdown_(self:ImageSet) -> str:
     shape = 'files' if not self.images.in_memory else 'x'.join(map(str, self.images.parts[0].shape[1:])) if self.images.parts else '-'
     n_syn = int(self.domain.sum())
     lines = [f"**ImageSet {self.name!r}**: {len(self)} images ({len(self)-n_syn} real, {n_syn} synthetic), "
-             f"{self.n_classes} classes, {'%d groups' % self.n_groups if self.has_groups else 'no groups'}, images {shape}", '',
-             '| class | images |' + (' ' + ' | '.join(self.group_names) + ' |' if self.has_groups else ''),
-             '|---|---|' + ('---|' * self.n_groups if self.has_groups else '')]
+             f"{self.n_classes} classes, {'%d groups' % self.n_groups if self.has_groups else 'no groups'}, images {shape}", '']
     cells = self.cell_counts() if self.has_groups else None
-    for c, n in list(enumerate(self.counts()))[:30]:
-        lines.append(f"| {self.classes[c]} | {n} |" + (' ' + ' | '.join(map(str, cells[c])) + ' |' if cells is not None else ''))
-    if self.n_classes > 30: lines.append(f"| … {self.n_classes - 30} more | |")
+    rows = [[self.classes[c], n, *(cells[c] if cells is not None else [])] for c, n in enumerate(self.counts())]
+    lines.append(markdown_table(['class', 'images', *(self.group_names if self.has_groups else [])], rows, max_rows=30))
     return '\n'.join(lines)
 
 @patch

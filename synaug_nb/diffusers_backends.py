@@ -14,7 +14,7 @@ from .data import ImageSet
 from .generators import Generator, Generated, pick_real, set_fingerprint
 
 # %% auto #0
-__all__ = ['SDGenerator', 'UnCLIPGenerator']
+__all__ = ['SDGenerator', 'UnCLIPGenerator', 'load_sd', 'load_unclip']
 
 # %% ../nbs/04a_diffusers.ipynb #6aa65fc6
 def _load_pipeline(cls, path_or_id, dtype=None, device=None, local_files_only:bool|None=None):
@@ -159,3 +159,12 @@ class UnCLIPGenerator(_LatentGenerator):
                          'embed_dropout': self.dropout, 'noise_level': self.noise_level}}
 
     def _model_out(self, x, t, cond, w): return self._unet(x, t, cond, w, class_labels=cond['img'])
+
+# %% ../nbs/04a_diffusers.ipynb #0fb70d07
+def load_sd(model, device=None, resolution:int|None=None) -> SDGenerator:
+    "The `'sd'` backend: a Stable Diffusion checkpoint, images `resolution` pixels square (default: the checkpoint's)."
+    return SDGenerator.from_pretrained(model, device=device, height=resolution, width=resolution)
+
+def load_unclip(model, device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float=0.5) -> UnCLIPGenerator:
+    "The `'unclip'` backend: a Stable unCLIP checkpoint conditioned on `real` images with image-embedding `dropout`."
+    return UnCLIPGenerator.from_pretrained(model, real=real, device=device, dropout=dropout, height=resolution, width=resolution)

@@ -17,8 +17,8 @@ from .benchmarks import Benchmark
 from .specs import load_data, fit_images, materialize
 from .plan import Plan, uniformize
 from .prompts import PromptBook
-from .feedback import Feedback, ClassifierView, class_stats
-from .diffusers_backends import SDGenerator, UnCLIPGenerator
+from .feedback import Feedback, ClassifierView, class_stats, needs_stats
+from .generators import load_generator
 from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model, save_model, load_model
 from .train import Learner, finetune_last_layer
@@ -128,9 +128,7 @@ def experiment_data(exp:Experiment, root, toy:bool=False) -> Benchmark:
 # %% ../nbs/14a_experiment_runs.ipynb #589aeda3
 def experiment_generator(exp:Experiment, model, real:ImageSet, device=None):
     "The generator of `exp.backend` from the checkpoint `model`, at `exp.resolution`; unCLIP conditions on `real` with `exp.embed_dropout`."
-    kw = dict(device=device, height=exp.resolution, width=exp.resolution)
-    if exp.backend == 'sd': return SDGenerator.from_pretrained(model, **kw)
-    return UnCLIPGenerator.from_pretrained(model, real=real, dropout=exp.embed_dropout or 0.0, **kw)
+    return load_generator(exp.backend, model, device=device, real=real, resolution=exp.resolution, dropout=exp.embed_dropout or 0.0)
 
 def experiment_book(exp:Experiment, root, classes) -> PromptBook:
     "`exp.book()`; for list-file data sets whose root holds ImageNet's `LOC_synset_mapping.txt`, the classes' names from it (the paper prompts with the class label)."
@@ -156,7 +154,7 @@ def _in_memory(ds:ImageSet, size:int) -> ImageSet:
 def experiment_feedback(exp:Experiment, judge:torch.nn.Module, real:ImageSet, device=None) -> Feedback:
     "Feedback guidance with `exp.criterion`, `feedback_scale` and `feedback_every`, judged by a copy of `judge` at `exp.image_size` (hardness: class statistics of its features on `real`)."
     view = ClassifierView(copy.deepcopy(judge).eval(), size=exp.image_size).to(device or 'cpu')
-    stats = class_stats(view, _in_memory(real, exp.image_size)) if exp.criterion == 'hardness' else None
+    stats = class_stats(view, _in_memory(real, exp.image_size)) if needs_stats(exp.criterion) else None
     return Feedback(view, exp.criterion, scale=exp.feedback_scale, every=exp.feedback_every, stats=stats)
 
 # %% ../nbs/14a_experiment_runs.ipynb #38a827bd

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 from fastcore.basics import patch
-from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction
+from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction, markdown_table
 from .data import ImageSet, FileList
 from .imbalance import make_long_tail
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file
@@ -591,7 +591,7 @@ class CostEstimate:
             rows += [('training images', f"{self.n_train:,} ({self.n_real:,} real + {self.n_synthetic:,} synthetic)", self.n_source),
                      ('training steps', f"{self.train_steps:,} ({self.epochs} epochs, batch {self.batch_size})", 'epochs × images / batch'),
                      ('training time', f"{self.train_hours:,.1f} h on {g} at {self.train_images_per_s:,.0f} img/s per GPU", self.train_source)]
-        return '\n'.join(['| | estimate | from |', '|---|---|---|'] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+        return markdown_table(['', 'estimate', 'from'], rows)
 
 # %% ../nbs/14_experiments.ipynb #499d969b
 def estimate_cost(work,                               # a Plan, or the number of synthetic images

@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from .core import DataError, check_in, check_int, head_of
 
 # %% auto #0
-__all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'make_criterion', 'last_linear', 'ClassifierView',
-           'Feedback', 'to_eps_x0', 'from_eps', 'guide', 'train_judge', 'class_stats']
+__all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'Criterion', 'register_criterion', 'needs_stats',
+           'make_criterion', 'last_linear', 'ClassifierView', 'Feedback', 'to_eps_x0', 'from_eps', 'guide',
+           'train_judge', 'class_stats']
 
 # %% ../nbs/03a_feedback.ipynb #1016eb8d
 def loss_criterion(logits, labels, feats=None):
@@ -75,19 +76,50 @@ class ClassStats:
         d = load_file(str(path)); return cls(d['means'], d['precisions'], d['counts'])
 
 # %% ../nbs/03a_feedback.ipynb #bc65bd8a
-CRITERIA = ('loss', 'entropy', 'hardness')
+@dataclass(frozen=True)
+class Criterion:
+    "A named feedback criterion: `fn(logits, labels, feats)` (with `needs_stats`, `fn(logits, labels, feats, stats)`) -> one value per image, higher where guidance should push."
+    name: str
+    fn: Callable
+    needs_stats: bool = False   # uses `ClassStats` of the judge's features on the real training set
+    doc: str = ''
 
-def make_criterion(spec, stats:ClassStats|None=None) -> Callable:
-    "A criterion from a name ('loss', 'entropy', 'hardness'), a dict of weights {name: w}, or a callable (logits, labels, feats) -> (B,)."
-    if callable(spec): return spec
+CRITERIA: dict[str, Criterion] = {}   # the registry: guidance, filtering, rounds, the studio, the CLI and the `fg_<name>` methods read it
+
+def register_criterion(name:str, fn:Callable, needs_stats:bool=False, doc:str='') -> Criterion:
+    "Add (or replace) the criterion `name`; every tool that takes a criterion name picks it up."
+    if not isinstance(name, str) or not name.isidentifier() or name == 'none':
+        raise DataError(f"a criterion name must be an identifier other than 'none'; got {name!r}")
+    if not callable(fn): raise DataError(f"criterion {name!r}: fn must be callable; got {type(fn).__name__}")
+    CRITERIA[name] = c = Criterion(name, fn, bool(needs_stats), doc)
+    return c
+
+register_criterion('loss', loss_criterion, doc='cross-entropy of the intended class: samples the judge finds hard')
+register_criterion('entropy', entropy_criterion, doc='entropy of the prediction: samples the judge is unsure about')
+register_criterion('hardness', lambda lg, y, f, stats: stats.hardness(f, y), needs_stats=True,
+                   doc="Mahalanobis distance of the features to the class mean: samples far from the class's real images")
+
+def _weights(spec) -> dict:
     weights = {spec: 1.0} if isinstance(spec, str) else dict(spec)
-    if not weights: raise DataError(f"a criterion mix needs at least one of {CRITERIA}")
+    if not weights: raise DataError(f"a criterion mix needs at least one of {list(CRITERIA)}")
     for k, w in weights.items():
         check_in(k, CRITERIA, 'criterion')
         if not isinstance(w, (int, float)) or not math.isfinite(w): raise DataError(f"criterion weight for {k!r} must be a finite number; got {w!r}")
-    if 'hardness' in weights and stats is None: raise DataError("the hardness criterion needs ClassStats (ClassStats.fit on the classifier's features of the real training set)")
-    fns = {'loss': loss_criterion, 'entropy': entropy_criterion, 'hardness': lambda lg, y, f: stats.hardness(f, y)}
-    def crit(logits, labels, feats=None): return sum(w * fns[k](logits, labels, feats) for k, w in weights.items())
+    return weights
+
+def needs_stats(spec) -> bool:
+    "Whether the criterion `spec` (a name or a {name: weight} mix; a callable never) needs `ClassStats`."
+    return not callable(spec) and spec is not None and any(CRITERIA[k].needs_stats for k in _weights(spec))
+
+def make_criterion(spec, stats:ClassStats|None=None) -> Callable:
+    "A criterion from a registered name, a dict of weights {name: w}, or a callable (logits, labels, feats) -> (B,)."
+    if callable(spec): return spec
+    weights = _weights(spec)
+    if needs_stats(weights) and stats is None:
+        raise DataError(f"the {'/'.join(k for k in weights if CRITERIA[k].needs_stats)} criterion needs ClassStats (ClassStats.fit on the classifier's features of the real training set)")
+    cs = [(CRITERIA[k], w) for k, w in weights.items()]
+    def crit(logits, labels, feats=None):
+        return sum(w * (c.fn(logits, labels, feats, stats) if c.needs_stats else c.fn(logits, labels, feats)) for c, w in cs)
     crit.spec = weights
     return crit
 

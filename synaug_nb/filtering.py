@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from .core import DataError, check_in, check_fraction, check_int
 from .data import ImageSet
-from .feedback import ClassifierView, ClassStats, make_criterion, CRITERIA
+from .feedback import ClassifierView, ClassStats, make_criterion, CRITERIA, needs_stats
 
 # %% auto #0
 __all__ = ['FILTER_REASONS', 'SCORE_COLUMNS', 'weights_fingerprint', 'SampleFilter']
@@ -52,8 +52,8 @@ class SampleFilter:
         self.quantile = check_fraction(self.quantile, 'quantile', closed=False)
         if self.criterion is not None:
             check_in(self.criterion, CRITERIA, 'filter criterion')
-            if self.criterion == 'hardness' and self.stats is None:
-                raise DataError("criterion 'hardness' needs the judge's class statistics: pass stats=class_stats(judge_view, real_train_set)")
+            if needs_stats(self.criterion) and self.stats is None:
+                raise DataError(f"criterion {self.criterion!r} needs the judge's class statistics: pass stats=class_stats(judge_view, real_train_set)")
         if self.near_duplicate is not None and (self.real is None or not len(self.real)):
             raise DataError("near_duplicate compares with the real training images: pass real= (an ImageSet)")
         if not (self.agree or self.min_confidence or self.criterion or self.near_duplicate):

@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import DataError, check_in, check_int, check_number, check_fraction
+from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table
 from .data import ImageSet, concat_sets
 from .models import Classifier, head_of
 from .metrics import _fmt, _jsonable
@@ -158,10 +158,9 @@ class ProbeResult:
                + (f"; classes left out (one domain only): {', '.join(map(str, self.skipped[:10]))}{' …' if len(self.skipped) > 10 else ''}" if self.skipped else '')]
         if self.per_class is not None:
             pc = self.per_class
-            out += ['', '| class | accuracy | chance | real | synthetic | held out |', '|---|---|---|---|---|---|']
-            out += [f"| {r['class']} | {_fmt(r['accuracy'])} | {_fmt(r['chance'])} | {r['n_real']} | {r['n_synthetic']} | {r['n_test']} |"
-                    for r in pc.head(30).to_dict('records')]
-            if len(pc) > 30: out.append(f"| … {len(pc) - 30} more | | | | | |")
+            out += ['', markdown_table(['class', 'accuracy', 'chance', 'real', 'synthetic', 'held out'],
+                                       [[r['class'], _fmt(r['accuracy']), _fmt(r['chance']), r['n_real'], r['n_synthetic'], r['n_test']]
+                                        for r in pc.to_dict('records')], max_rows=30)]
         return '\n'.join(out)
 
 # %% ../nbs/10_gap.ipynb #14ddf244

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
@@ -20,8 +20,9 @@ from .data import ImageSet
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion', 'PixelGenerator',
-           'set_fingerprint', 'pick_real', 'Img2ImgGenerator']
+__all__ = ['BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion',
+           'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend',
+           'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -395,3 +396,49 @@ class Img2ImgGenerator:
         g.meta['backend'] = self.backend; g.meta['strength'] = self.strength; g.meta['cond_index'] = idx
         g.meta['cond_file'] = [f or f'#{i}' for f, i in zip(files, idx)]
         return g
+
+# %% ../nbs/04_generators.ipynb #1a2dc9a5
+BACKEND_SETTINGS = ('real', 'resolution', 'dropout')
+
+@dataclass(frozen=True)
+class Backend:
+    "A generator backend: a loader `(model, device=, **settings)` -> generator, and the settings of `BACKEND_SETTINGS` it reads."
+    name: str
+    load: object                  # a callable, or 'module:attr' imported on first use
+    uses: tuple = ()
+    doc: str = ''
+
+BACKENDS: dict[str, Backend] = {}
+
+def register_backend(name:str, load, uses=(), doc:str='') -> Backend:
+    "Add (or replace) the backend `name`; the CLI, `DemoConfig`, the experiments and the widgets' callers pick it up."
+    if not isinstance(name, str) or not name.replace('-', '_').isidentifier(): raise DataError(f"a backend name must be an identifier (dashes allowed); got {name!r}")
+    if not (callable(load) or (isinstance(load, str) and ':' in load)): raise DataError(f"backend {name!r}: load must be callable or 'module:attr'; got {load!r}")
+    for u in uses: check_in(u, BACKEND_SETTINGS, f'setting of backend {name!r}')
+    BACKENDS[name] = b = Backend(name, load, tuple(uses), doc)
+    return b
+
+def _resolve(load):
+    if callable(load): return load
+    import importlib
+    mod, _, attr = load.partition(':'); obj = importlib.import_module(mod)
+    for a in attr.split('.'): obj = getattr(obj, a)
+    return obj
+
+def load_generator(backend:str, model, device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
+                   strength:float|None=None):
+    "The generator of the registered `backend` from the checkpoint `model` (with the settings it reads); `strength` wraps it in `Img2ImgGenerator` on `real`."
+    check_in(backend, BACKENDS, 'backend'); b = BACKENDS[backend]
+    if not model: raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--model)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
+    if ('real' in b.uses or strength is not None) and real is None:
+        raise DataError(f"backend {backend!r}{' with img2img strength' if strength is not None else ''} starts from real images: pass real= (the real training set)")
+    if strength is not None: check_fraction(strength, 'img2img strength')
+    given = {'real': real, 'resolution': resolution, 'dropout': dropout}
+    gen = _resolve(b.load)(model, device=device, **{k: given[k] for k in b.uses if given[k] is not None})
+    return gen if strength is None else Img2ImgGenerator(gen, real, strength)
+
+register_backend('pixel', lambda model, device=None: PixelGenerator.from_pretrained(model, device=device),
+                 doc='the embedded class-conditional pixel diffusion: a folder saved by `PixelDiffusion.save_pretrained` (without one, the demo trains it)')
+register_backend('sd', 'synaug_nb.diffusers_backends:load_sd', ('resolution',), 'Stable Diffusion from text prompts: a diffusers checkpoint folder or hub id')
+register_backend('unclip', 'synaug_nb.diffusers_backends:load_unclip', ('real', 'resolution', 'dropout'),
+                 "Stable unCLIP: text plus the CLIP image embedding of a real image of the class (embedding dropout)")

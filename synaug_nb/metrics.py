@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import torch
 from scipy import linalg
 from fastcore.basics import patch
-from .core import DataError, check_in, check_int
+from .core import DataError, check_in, check_int, markdown_table
 from .data import ImageSet
 from .profile import ImbalanceProfile, SPLIT_COLORS
 
@@ -130,10 +130,8 @@ class GroupAccuracy:
     def _repr_markdown_(self) -> str:
         head = (f"**worst group {_fmt(self.worst_group)}%** ({' / '.join(self.worst_cell) if self.worst_cell else '–'}), "
                 f"mean group {_fmt(self.mean_group)}%, average {_fmt(self.average)}%\n\n")
-        rows = ['| class | ' + ' | '.join(self.group_names) + ' |', '|---|' + '---|' * len(self.group_names)]
-        rows += [f"| {c} | " + ' | '.join(f"{_fmt(a)} (n={n})" for a, n in zip(ra, rn)) + ' |'
-                 for c, ra, rn in zip(self.classes, self.cells.tolist(), self.counts.tolist())]
-        return head + '\n'.join(rows)
+        return head + markdown_table(['class', *self.group_names], [[c, *(f"{_fmt(a)} (n={n})" for a, n in zip(ra, rn))]
+                                                                   for c, ra, rn in zip(self.classes, self.cells.tolist(), self.counts.tolist())])
 
 def group_accuracy(y_true, y_pred, groups, n_classes:int, n_groups:int, classes=None, group_names=None) -> GroupAccuracy:
     "Accuracy (%) per class × group cell, worst and mean cell, and overall accuracy; group -1 (unknown) counts in the overall accuracy only."
@@ -328,15 +326,16 @@ def _report_md(self:Report) -> str:
     s = self.split
     nsplit = {k: sum(self.split_of(c) == k for c in range(len(self.classes))) for k in ('many', 'medium', 'few')}
     out = [f"**Report{' ' + repr(self.name) if self.name else ''}**: {int(self.test_counts.sum())} test images, {len(self.classes)} classes", '',
-           f"| Many (>{self.many_above:g}) | Medium | Few (<{self.few_below:g}) | All |", '|---|---|---|---|',
-           f"| {_fmt(s['many'])} ({nsplit['many']} class{'es' * (nsplit['many'] != 1)}) | {_fmt(s['medium'])} ({nsplit['medium']}) | {_fmt(s['few'])} ({nsplit['few']}) | {_fmt(s['all'])} |"]
+           markdown_table([f"Many (>{self.many_above:g})", 'Medium', f"Few (<{self.few_below:g})", 'All'],
+                          [[f"{_fmt(s['many'])} ({nsplit['many']} class{'es' * (nsplit['many'] != 1)})", f"{_fmt(s['medium'])} ({nsplit['medium']})",
+                            f"{_fmt(s['few'])} ({nsplit['few']})", _fmt(s['all'])]])]
     if self.groups is not None or self.fairness is not None:
         heads, vals = [], []
         if self.groups is not None:
             heads += ['Worst group', 'Mean group']; vals += [_fmt(self.groups.worst_group), _fmt(self.groups.mean_group)]
         if self.fairness is not None:
             heads += [f"{k.upper()} ({self.reduce})" for k in self.fairness]; vals += [_fmt(v, 4) for v in self.fairness.values()]
-        out += ['', '| ' + ' | '.join(heads) + ' |', '|' + '---|' * len(heads), '| ' + ' | '.join(vals) + ' |']
+        out += ['', markdown_table(heads, [vals])]
     out += ['', 'Accuracy (%) per class (training images in brackets):', '',
             '| ' + ' | '.join(f"{c} ({n})" for c, n in zip(self.classes[:30], self.train_counts[:30])) + (' | …' if len(self.classes) > 30 else '') + ' |',
             '|' + '---|' * (min(len(self.classes), 30) + (len(self.classes) > 30)),

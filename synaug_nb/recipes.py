@@ -4,43 +4,34 @@
 
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
-import base64, copy, html, io, json, math, shutil, time
+import copy, html, json, math, shutil, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
-from .core import DataError, check_in, set_seed, image_grid, atomic_write, check_int, check_number, check_fraction
+from .core import DataError, check_in, set_seed, image_grid, atomic_write, check_int, check_number, check_fraction, png_data_uri
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
-from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
-from .feedback import Feedback, ClassifierView, class_stats, CRITERIA
+from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS
+from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
 from .rounds import feedback_rounds
-from .models import Classifier, build_model
-from .train import Learner, finetune_last_layer
+from .models import Classifier
+from .methods import MethodContext, train_method, get_method, task_methods, default_methods, check_synthetic, oracle_set
+from .methods import methods_table
 from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
 
 # %% auto #0
-__all__ = ['FEEDBACK_METHODS', 'LONGTAIL_METHODS', 'GROUP_METHODS', 'OPTIONAL_METHODS', 'SYNTHETIC_METHODS', 'DemoConfig',
-           'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'check_synthetic', 'oracle_set',
-           'train_method', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed',
-           'summary_lines', 'results_table', 'write_report']
-
-# %% ../nbs/12_recipes.ipynb #d1ece72f
-FEEDBACK_METHODS = ('fg_loss', 'fg_entropy', 'fg_hardness')   # the criterion is in the name
-LONGTAIL_METHODS = ('ce', 'balanced_softmax', 'ce_finetune', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug',
-                    'ldm', *FEEDBACK_METHODS, 'synaug_filtered', 'fg_rounds', 'oracle')
-GROUP_METHODS = ('ce', 'resample', 'group_dro', 'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'oracle')
-OPTIONAL_METHODS = ('fg_loss', 'fg_hardness', 'synaug_filtered', 'fg_rounds')   # run only when named: each costs one more synthesis
-SYNTHETIC_METHODS = ('synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm', *FEEDBACK_METHODS, 'synaug_filtered', 'fg_rounds')
+__all__ = ['DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'method_scores', 'demo_rounds',
+           'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines', 'results_table', 'write_report']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 @dataclass
@@ -52,7 +43,7 @@ class DemoConfig:
     seed: int = 0
     n_max: int|None = None              # images in the largest class (longtail; default: the benchmark's)
     class_order: str|tuple|None = None  # long-tail cut, head first: None (index order), 'reversed' (the last class is the head), 'random', or class names
-    methods: tuple|None = None          # default: the task's methods but OPTIONAL_METHODS
+    methods: tuple|None = None          # default: the task's methods that run by default (`methods.default_methods`)
     # data read from files (see `load_data`)
     test_frac: float = 0.2              # share of each class held out for test when the data has no test split
     generator_data: str|None = None     # the generator's data: None (the data's default), 'train', or a data spec
@@ -60,10 +51,11 @@ class DemoConfig:
     many_above: float|None = None       # Many: classes with more training images (None: the convention for the data)
     few_below: float|None = None        # Few: classes with fewer training images
     # the generator: the embedded one (trained here, or a saved folder), or a diffusers checkpoint
-    backend: str = 'pixel'              # 'pixel' (embedded), 'sd' (Stable Diffusion, text) or 'unclip' (image + text)
+    backend: str = 'pixel'              # 'pixel' (embedded), 'sd' (Stable Diffusion, text), 'unclip' (image + text), or any of `generators.BACKENDS`
     generator_model: str|None = None    # sd / unclip: the diffusers checkpoint folder; pixel: a saved embedded generator (default: train one)
     resolution: int|None = None         # sd / unclip output size (default: the checkpoint's); images are resized to the real ones
     embed_dropout: float = 0.5          # unclip: image-embedding dropout
+    img2img_strength: float = 0.6       # synaug_img2img: how far each real start image is noised (SDEdit; 1 = pure noise)
     gen_steps: int = 500
     gen_batch_size: int = 64
     gen_widths: tuple = (16, 32, 64)
@@ -96,10 +88,11 @@ class DemoConfig:
         self.task = check_in(self.task or spec_kinds()[s.kind].task, ('longtail', 'spurious', 'fairness'), 'task')
         if self.imbalance_factor is None and s.kind in ('fashion-mnist', 'digits'): self.imbalance_factor = 100 if s.kind == 'fashion-mnist' else 10
         self._methods_given = self.methods is not None
-        check_in(self.backend, ('pixel', 'sd', 'unclip'), 'backend')
+        check_in(self.backend, BACKENDS, 'backend')
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
         if self.resolution is not None: check_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
+        check_fraction(self.img2img_strength, 'img2img_strength')
         check_in(self.embed, ('umap', 'pca'), 'embed')
         if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
@@ -120,9 +113,9 @@ class DemoConfig:
         elif self.class_order is not None: self.class_order = tuple(self.class_order)
 
     @property
-    def all_methods(self) -> tuple: return LONGTAIL_METHODS if self.task == 'longtail' else GROUP_METHODS
+    def all_methods(self) -> tuple: return task_methods(self.task)
     @property
-    def default_methods(self) -> tuple: return tuple(m for m in self.all_methods if m not in OPTIONAL_METHODS)
+    def default_methods(self) -> tuple: return default_methods(self.task)
 
     @classmethod
     def quick(cls, **kw) -> DemoConfig:
@@ -156,12 +149,9 @@ def _gen_key(cfg:DemoConfig) -> dict:
 
 def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
     "The generator of `cfg`: a diffusers checkpoint (sd / unclip), a saved embedded one, or the embedded one of this benchmark (loaded from `out/generator` when trained with these settings, else trained and saved there)."
-    if cfg.backend != 'pixel':
-        from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
-        kw = dict(height=cfg.resolution, width=cfg.resolution)
-        if cfg.backend == 'sd': return SDGenerator.from_pretrained(cfg.generator_model, **kw)
-        return UnCLIPGenerator.from_pretrained(cfg.generator_model, real=bench.train, dropout=cfg.embed_dropout, **kw)
-    if cfg.generator_model: return PixelGenerator.from_pretrained(cfg.generator_model, device='cpu')
+    if cfg.backend != 'pixel' or cfg.generator_model:   # a registered backend from its checkpoint
+        return load_generator(cfg.backend, cfg.generator_model, device='cpu' if cfg.backend == 'pixel' else None, real=bench.train,
+                              resolution=cfg.resolution, dropout=cfg.embed_dropout)
     folder, key = Path(out)/'generator', _gen_key(cfg)
     cond = 'class' if cfg.task == 'longtail' else 'cell'
     mid = 'embedded:' + '-'.join(f'{v}' for v in key.values()).replace(' ', '')
@@ -185,9 +175,9 @@ def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
 
 # %% ../nbs/12_recipes.ipynb #ea4ef9ed
 def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None,
-                   criterion:str='entropy', filter_judge:torch.nn.Module|None=None) -> ImageSet:
-    "Run `plan` into `out/synthetic/plain` (with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`; with a `filter_judge`, unguided and filtered by its loss into `out/synthetic/filtered`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
-    fb, name = None, 'plain'
+                   criterion:str='entropy', filter_judge:torch.nn.Module|None=None, name:str='plain') -> ImageSet:
+    "Run `plan` into `out/synthetic/<name>` (default 'plain'; with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`; with a `filter_judge`, unguided and filtered by its loss into `out/synthetic/filtered`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
+    fb = None
     shape = like.images[0].shape if like is not None and len(like) else None
     if shape is not None and shape[0] != shape[1]: raise DataError(f"the real images are {shape[1]}x{shape[0]}; synthetic images are square: pass image_size= (--image-size) to make the real ones square")
     if judge is not None:
@@ -195,8 +185,8 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
         size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
         check_in(criterion, CRITERIA, 'criterion')
         view = ClassifierView(j, size=size, channels=ch)
-        if criterion == 'hardness' and like is None: raise DataError("criterion 'hardness' needs the real training set: pass like=")
-        stats = class_stats(view, like) if criterion == 'hardness' else None
+        if needs_stats(criterion) and like is None: raise DataError(f"criterion {criterion!r} needs the real training set: pass like=")
+        stats = class_stats(view, like) if needs_stats(criterion) else None
         fb = Feedback(view, criterion, scale=cfg.feedback_scale, every=cfg.feedback_every, stats=stats)
         name = f'fg_{criterion}'
     filt = None
@@ -214,69 +204,6 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
     if shape is not None and len(syn) and syn.images[0].shape != shape:
         syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)
     return syn
-
-# %% ../nbs/12_recipes.ipynb #a406f8cb
-def check_synthetic(real:ImageSet, synthetic:ImageSet) -> ImageSet:
-    "`synthetic`, after checking its classes and groups are `real`'s (same names, same order) and its images have the same shape."
-    if list(synthetic.classes) != list(real.classes):
-        extra = [c for c in synthetic.classes if c not in real.classes]; missing = [c for c in real.classes if c not in synthetic.classes]
-        raise DataError(f"the synthetic set {synthetic.name!r} has classes {list(synthetic.classes)}, the real set {real.name!r} has "
-                        f"{list(real.classes)}" + (f"; unknown: {extra}" if extra else '') + (f"; missing: {missing}" if missing else '')
-                        + ("" if extra or missing else "; same names in another order"))
-    if real.has_groups and synthetic.has_groups and list(real.group_names) != list(synthetic.group_names):
-        raise DataError(f"the synthetic set {synthetic.name!r} has groups {list(synthetic.group_names)}, the real set has {list(real.group_names)}")
-    if len(synthetic) and len(real) and synthetic.images[0].shape != real.images[0].shape:
-        raise DataError(f"synthetic images are {synthetic.images[0].shape} (H, W, C), real ones {real.images[0].shape}; resize them to the real size")
-    return synthetic
-
-# %% ../nbs/12_recipes.ipynb #dc64f4eb
-def _fit(cfg:DemoConfig, train:ImageSet, loss:str='ce', sampler:str='uniform', mix:str|None=None, progress:bool=False) -> Classifier:
-    set_seed(cfg.seed)
-    model = build_model(cfg.model, train.n_classes, train.images[0].shape[2])
-    Learner(model, train, loss, sampler, mix, alpha=cfg.mixup_alpha, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
-            device='cpu').fit(cfg.train_steps, progress=progress)
-    return model
-
-def _last_layer(cfg:DemoConfig, model:Classifier, data:ImageSet, reinit:bool) -> Classifier:
-    "Long-tailed: uniform over classes, real images only. Group tasks: uniform over cells of the uniformized set (synthetic images fill the cells real data leaves empty)."
-    m, lt = copy.deepcopy(model), cfg.task == 'longtail'
-    return finetune_last_layer(m, data, steps=cfg.retrain_steps if reinit else cfg.ft_steps, lr=cfg.ft_lr if not reinit else cfg.lr,
-                               reinit=reinit, seed=cfg.seed, by='class' if lt else 'cell', domain='real' if lt else 'all')
-
-def oracle_set(bench:Benchmark, cfg:DemoConfig) -> ImageSet:
-    "Balanced real data as large as the uniformized set: from the benchmark's hold-out, per class (or per cell for group tasks)."
-    tr = bench.train
-    if cfg.task == 'longtail': n, by = int(tr.counts().max()), 'class'
-    else: n, by = max(1, len(tr) // (tr.n_classes * tr.n_groups)), 'cell'
-    have = bench.holdout.counts().min() if by == 'class' else bench.holdout.cell_counts().min()
-    return balanced_split(bench.holdout, min(n, int(have)), seed=cfg.seed, by=by)[0]
-
-def train_method(name:str, bench:Benchmark, cfg:DemoConfig, synthetic:dict|None=None, cache:dict|None=None, progress:bool=False) -> Classifier:
-    "The classifier of method `name`; `synthetic` maps 'plain', 'filtered' and 'fg_<criterion>' to synthetic sets, `cache` shares the `ce` and Mixup networks (and the rounds' result) between rows."
-    check_in(name, cfg.all_methods, f'method for task {cfg.task!r}')
-    tr, synthetic, cache = bench.train, synthetic or {}, {} if cache is None else cache
-    def syn(k):
-        if k not in synthetic: raise DataError(f"method {name!r} needs the {k!r} synthetic set; pass synthetic={{'{k}': ...}}")
-        return concat_sets([tr, check_synthetic(tr, synthetic[k])], name=f'{tr.name}+{k}')
-    if name in ('ce', 'ce_finetune'):
-        if 'ce' not in cache: cache['ce'] = _fit(cfg, tr, progress=progress)
-        return cache['ce'] if name == 'ce' else _last_layer(cfg, cache['ce'], tr, reinit=False)
-    if name == 'ldm' or name in FEEDBACK_METHODS:   # the feedback paper's recipe
-        return _fit(cfg, syn('plain' if name == 'ldm' else name), 'balanced_softmax', 'half_real', progress=progress)
-    if name == 'balanced_softmax': return _fit(cfg, tr, 'balanced_softmax', progress=progress)
-    if name == 'resample': return _fit(cfg, tr, sampler='group_balanced', progress=progress)
-    if name == 'group_dro': return _fit(cfg, tr, 'group_dro', sampler='group_balanced', progress=progress)
-    samp = 'uniform' if cfg.task == 'longtail' else 'group_balanced'   # group tasks: every cell drawn equally often from the union
-    if name == 'synaug_plain': return _fit(cfg, syn('plain'), sampler=samp, progress=progress)
-    if name == 'oracle': return _fit(cfg, oracle_set(bench, cfg), progress=progress)
-    if name == 'fg_rounds':
-        if 'rounds' not in cache: raise DataError("fg_rounds trains inside its rounds: run it through run_demo (or feedback_rounds), which puts the result in cache['rounds']")
-        return cache['rounds'].model
-    if name == 'synaug_filtered':
-        return _last_layer(cfg, _fit(cfg, syn('filtered'), sampler=samp, mix='mixup', progress=progress), syn('filtered'), reinit=False)
-    if 'mixup' not in cache: cache['mixup'] = _fit(cfg, syn('plain'), sampler=samp, mix='mixup', progress=progress)
-    if name == 'synaug_mixup': return cache['mixup']
-    return _last_layer(cfg, cache['mixup'], syn('plain'), reinit=name == 'synaug_mixup_retrain')
 
 # %% ../nbs/12_recipes.ipynb #91fcf34f
 def method_scores(r:Report, task:str='longtail') -> dict:
@@ -302,9 +229,9 @@ def _sample_grid(ds:ImageSet, n:int=8, seed:int=0):
 
 def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
     "`fg_rounds`: the plan's number of images in `cfg.rounds` rounds (`feedback_rounds` into `out/rounds`), guided by the entropy of each round's model, trained with the feedback paper's recipe; the first judge is `ce` on real images."
-    keys = ('model', 'train_steps', 'batch_size', 'lr', 'seed')
-    return feedback_rounds(bench.train, gen, Path(out)/'rounds', fit=lambda ds: _fit(cfg, ds, 'balanced_softmax', 'half_real', progress=progress),
-                           judge_fit=lambda ds: _fit(cfg, ds, progress=progress), rounds=cfg.rounds, criterion='entropy', scale=cfg.feedback_scale,
+    keys, ctx = ('model', 'train_steps', 'batch_size', 'lr', 'seed'), MethodContext(bench, cfg, progress=progress)
+    return feedback_rounds(bench.train, gen, Path(out)/'rounds', fit=lambda ds: ctx.fit(ds, 'balanced_softmax', 'half_real'),
+                           judge_fit=lambda ds: ctx.fit(ds), rounds=cfg.rounds, criterion='entropy', scale=cfg.feedback_scale,
                            every=cfg.feedback_every, steps=cfg.ddim_steps, guidance_scale=cfg.guidance_scale, batch_size=cfg.synth_batch_size,
                            prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, seed=cfg.seed, progress=progress,
                            fit_key={k: getattr(cfg, k) for k in keys} | {'recipe': 'balanced_softmax+half_real', 'judge': 'ce'})
@@ -323,42 +250,45 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         methods.remove('oracle'); notes.append("no 'oracle' row: the data has no balanced real images outside the training set")
     if not quiet and parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits'):
         for n in notes: print(f"           {n}")
-    wanted = set(methods); need_plain = wanted & {'synaug_plain', 'synaug_mixup', 'synaug_mixup_retrain', 'synaug', 'ldm'}
-    need_fg = [m for m in methods if m in FEEDBACK_METHODS]; synthetic, models, reports = {}, {}, {}
-    extra = [m for m in ('synaug_filtered', 'fg_rounds') if m in wanted]
-    plan = demo_plan(bench, cfg)
-    if need_plain or need_fg or extra:
-        gen = demo_generator(bench, cfg, out, progress)
-        clock('generator', f"embedded generator ready ({sum(p.numel() for p in gen.model.unet.parameters()):,} parameters, {cfg.gen_steps} steps on the hold-out)"
-              if cfg.backend == 'pixel' and not cfg.generator_model else f"{cfg.backend} generator ready ({gen.model_id})")
-    if need_plain:
-        synthetic['plain'] = demo_synthetic(plan, gen, cfg, out, progress=progress, like=tr)
-        clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} DDIM steps, guidance {cfg.guidance_scale:g})")
-    cache = {}
-    def run(name):
-        models[name] = train_method(name, bench, cfg, synthetic, cache, progress)
+    plan, models, reports, info, cache, made = demo_plan(bench, cfg), {}, {}, {}, {}, {}
+    def generator():
+        if 'gen' not in made:
+            made['gen'] = gen = demo_generator(bench, cfg, out, progress)
+            clock('generator', f"embedded generator ready ({sum(p.numel() for p in gen.model.unet.parameters()):,} parameters, {cfg.gen_steps} steps on the hold-out)"
+                  if cfg.backend == 'pixel' and not cfg.generator_model else f"{cfg.backend} generator ready ({gen.model_id})")
+        return made['gen']
+    judge = lambda: train_method('ce', bench, cfg, cache=cache, progress=progress)   # the ce model: trained once, shared through the cache
+    def provide(key):   # the synthetic sets the methods ask for, made (or resumed) on first use
+        gen = generator()
+        if key == 'plain':
+            s = demo_synthetic(plan, gen, cfg, out, progress=progress, like=tr)
+            clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} DDIM steps, guidance {cfg.guidance_scale:g})")
+        elif key == 'filtered':
+            s = demo_synthetic(plan, gen, cfg, out, like=tr, progress=progress, filter_judge=judge())
+            fs = filter_summary(out/'synthetic'/'filtered'); info['filter'] = {'dropped': {k: int(v) for k, v in fs.drop(columns='kept').sum().items()},
+                                                                              'dropped_per_class': {str(c): int(v) for c, v in fs.drop(columns='kept').sum(1).items()}}
+            clock('synthesis_filtered', f"filtered: dropped {sum(info['filter']['dropped'].values())} images above the {cfg.filter_quantile:g} quantile of the ce model's loss and replaced them")
+        elif key == 'rounds':
+            s = demo_rounds(bench, cfg, gen, out, progress); info['rounds'] = s.table.to_dict('records')
+            clock('rounds', f"{cfg.rounds} feedback rounds: {len(s.synthetic)} images, given per round to the weakest classes on held-out real images")
+        elif key == 'img2img':
+            s = demo_synthetic(plan, Img2ImgGenerator(gen, tr, cfg.img2img_strength), cfg, out, progress=progress, like=tr, name='img2img')
+            clock('synthesis_img2img', f"img2img: {plan.total} images from real training images of their class, noised to strength {cfg.img2img_strength:g}")
+        elif key.startswith('fg_') and key[3:] in CRITERIA:
+            crit = key[3:]
+            s = demo_synthetic(plan, gen, cfg, out, judge=judge(), progress=progress, like=tr, criterion=crit)
+            clock(f'synthesis_{key}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
+        else: raise DataError(f"the demo makes the synthetic sets 'plain', 'filtered', 'rounds', 'fg_<criterion>' and 'img2img'; a method asked for {key!r}")
+        return s
+    ctx = MethodContext(bench, cfg, provide, cache, progress)
+    if any('plain' in get_method(m).needs for m in methods): ctx.artifact('plain')   # before any training, as the table's order reads
+    later = [m for m in methods if set(get_method(m).needs) - {'plain'}]             # rows with a synthesis of their own run last
+    for name in [m for m in methods if m not in later] + later:
+        models[name] = train_method(name, bench, cfg, cache=cache, progress=progress, provide=provide)
         reports[name] = evaluate(models[name], bench.test, tr.counts(), many_above=bench.many_above, few_below=bench.few_below)
         sc = method_scores(reports[name], cfg.task)
         clock(name, f"{name:<21} " + '  '.join(f"{k} {'-' if v is None else v}" for k, v in sc.items()))
-    for name in methods:
-        if name not in FEEDBACK_METHODS and name not in extra: run(name)
-    for name in need_fg:   # the judge: the ce model (trained once, shared through the cache)
-        crit = name.removeprefix('fg_')
-        synthetic[name] = demo_synthetic(plan, gen, cfg, out, judge=train_method('ce', bench, cfg, cache=cache), progress=progress, like=tr, criterion=crit)
-        clock(f'synthesis_{name}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
-        run(name)
-    info = {}
-    if 'synaug_filtered' in wanted:
-        synthetic['filtered'] = demo_synthetic(plan, gen, cfg, out, like=tr, progress=progress, filter_judge=train_method('ce', bench, cfg, cache=cache))
-        fs = filter_summary(out/'synthetic'/'filtered'); info['filter'] = {'dropped': {k: int(v) for k, v in fs.drop(columns='kept').sum().items()},
-                                                                          'dropped_per_class': {str(c): int(v) for c, v in fs.drop(columns='kept').sum(1).items()}}
-        clock('synthesis_filtered', f"filtered: dropped {sum(info['filter']['dropped'].values())} images above the {cfg.filter_quantile:g} quantile of the ce model's loss and replaced them")
-        run('synaug_filtered')
-    if 'fg_rounds' in wanted:
-        cache['rounds'] = demo_rounds(bench, cfg, gen, out, progress)
-        info['rounds'] = cache['rounds'].table.to_dict('records')
-        clock('rounds', f"{cfg.rounds} feedback rounds: {len(cache['rounds'].synthetic)} images, given per round to the weakest classes on held-out real images")
-        run('fg_rounds')
+    synthetic = {k: v for k, v in cache.get('artifacts', {}).items() if k != 'rounds'}
     try: diag = demo_diagnostics(bench, cfg, models, synthetic)
     except DataError as e:   # an optional diagnostic never costs the run its results
         diag = None; notes.append(f"no domain-gap diagnostics: {e}")
@@ -405,7 +335,7 @@ def summary_lines(res:dict) -> list[str]:
     "A long-tail results table in words: the share of the ce -> oracle Few gap each synthetic-data row closes, and what `synaug` adds over `ce_finetune`."
     if res.get('task') != 'longtail': return []
     m = res['methods']
-    out = [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *FEEDBACK_METHODS)
+    out = [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *(f'fg_{c}' for c in CRITERIA))
            if (g := gap_closed(m, k)) is not None]
     a, b = m.get('synaug', {}).get('all'), m.get('ce_finetune', {}).get('all')
     if a is not None and b is not None:
@@ -422,9 +352,6 @@ def results_table(res:dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/12_recipes.ipynb #05be764a
-def _png_uri(img) -> str:
-    b = io.BytesIO(); img.save(b, format='PNG'); return 'data:image/png;base64,' + base64.b64encode(b.getvalue()).decode()
-
 def _table(res:dict) -> str:
     rows = res['methods']; cols = list(next(iter(rows.values())).keys()) if rows else []
     lower_better = {'dp', 'eo', 'ed'}
@@ -489,7 +416,7 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
         parts.append('<h2>Samples</h2><div class="grids">')
         for nm, ds in [('real training images', bench.train), *[(f"synthetic ({k})", v) for k, v in synthetic.items()]]:
             g = _sample_grid(ds, 6, res['seed'])
-            if g is not None: parts.append(f'<figure><img src="{_png_uri(g)}" alt="{html.escape(nm)}"><figcaption>{html.escape(nm)}, one row per class '
+            if g is not None: parts.append(f'<figure><img src="{png_data_uri(g)}" alt="{html.escape(nm)}"><figcaption>{html.escape(nm)}, one row per class '
                                            f'({html.escape(", ".join(ds.classes))}{"" if ds is bench.train else "; a blank row: no image needed"})</figcaption></figure>')
         parts.append('</div>')
     if res.get('filter'):
@@ -498,7 +425,7 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
                   f"{html.escape(json.dumps(f['dropped_per_class']))}. Images kept: the plan's, exactly.</p>"]
         if dropped is not None and len(dropped):
             g = dropped.grid(n_per_class=6, seed=res['seed'], scale=2)
-            parts.append(f'<figure><img src="{_png_uri(g)}" alt="dropped images"><figcaption>images the filter dropped, one row per class</figcaption></figure>')
+            parts.append(f'<figure><img src="{png_data_uri(g)}" alt="dropped images"><figcaption>images the filter dropped, one row per class</figcaption></figure>')
     if res.get('rounds'):
         parts += ['<h2>Feedback rounds (fg_rounds)</h2>', '<p>Per round: the images each class was given, and the held-out accuracy (%) '
                   'of the classifier that decided it (real training images held out of every round\'s training).</p>', _rounds_table(res['rounds'])]

@@ -15,7 +15,7 @@ from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet, concat_sets
 from .specs import holdout_split, fit_images
 from .plan import Plan
-from .feedback import Feedback, ClassifierView, class_stats, CRITERIA
+from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic
 from .models import save_model, load_model
 from .metrics import predict, per_class_accuracy
@@ -113,7 +113,7 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
         fb = None
         if scale > 0:
             view = ClassifierView(copy.deepcopy(model).cpu().eval(), size=shape[0], channels=shape[2])
-            fb = Feedback(view, criterion, scale=scale, every=every, stats=class_stats(view, fit_part) if criterion == 'hardness' else None)
+            fb = Feedback(view, criterion, scale=scale, every=every, stats=class_stats(view, fit_part) if needs_stats(criterion) else None)
         synthesize(plan, generator, d/'synthetic', prompts=prompts, steps=steps, guidance_scale=guidance_scale, feedback=fb,
                    batch_size=batch_size, rank=0, world_size=1, progress=progress)
         syn = load_synthetic(d/'synthetic')

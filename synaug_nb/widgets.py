@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_widgets.ipynb #7e35f512
 from __future__ import annotations
-import base64, dataclasses, html, io, json, threading, time
+import dataclasses, html, json, threading, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -14,12 +14,12 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
 from fastcore.basics import patch
-from .core import DataError, check_in, image_grid, to_pil, check_int, check_number
+from .core import DataError, check_in, image_grid, to_pil, check_int, check_number, png_data_uri
 from .data import ImageSet, concat_sets
 from .plan import Plan, item_seed
 from .prompts import PromptBook, default_book
 from .generators import Generated, Generator, PixelGenerator
-from .feedback import Feedback
+from .feedback import Feedback, CRITERIA, needs_stats
 from .synthesize import SynthResult, synthesize, read_manifest, load_synthetic
 from .specs import load_data
 from .gap import extract_features, domain_probe, gap_scatter
@@ -27,15 +27,10 @@ from .metrics import evaluate
 from .train import Callback, HistoryFile
 
 # %% auto #0
-__all__ = ['CRITERIA', 'preview_html', 'Job', 'as_set', 'Studio', 'GapExplorer', 'history_frame', 'curves', 'TrainingMonitor',
+__all__ = ['preview_html', 'Job', 'as_set', 'Studio', 'GapExplorer', 'history_frame', 'curves', 'TrainingMonitor',
            'MonitorCallback', 'launch_fn', 'launch']
 
 # %% ../nbs/11_widgets.ipynb #c89bf4d4
-CRITERIA = ('none', 'loss', 'entropy', 'hardness')
-
-def _png_b64(img) -> str:
-    buf = io.BytesIO(); to_pil(img).save(buf, format='PNG'); return base64.b64encode(buf.getvalue()).decode()
-
 def preview_html(gen:Generated, render_id:int=0, scale:int=4) -> str:
     "HTML grid of `gen`'s images, each captioned with its prompt and criterion value (what the studio shows)."
     cells = []
@@ -44,7 +39,7 @@ def preview_html(gen:Generated, render_id:int=0, scale:int=4) -> str:
         crit = f"{m['criterion']} = {float(v):.3f}" if v is not None and m['criterion'] else 'no feedback'
         h, w = gen.images.shape[-2:]
         cells.append(f'<figure style="margin:4px;text-align:center;width:{max(w * scale, 96)}px">'
-                     f'<img src="data:image/png;base64,{_png_b64(gen.images[i])}" width="{w * scale}" height="{h * scale}" style="image-rendering:pixelated"/>'
+                     f'<img src="{png_data_uri(gen.images[i])}" width="{w * scale}" height="{h * scale}" style="image-rendering:pixelated"/>'
                      f'<figcaption style="font-size:10px;line-height:1.1">{html.escape(str(m["prompt"]) or "(no prompt)")}<br/><b>{html.escape(crit)}</b></figcaption></figure>')
     return f'<div class="synaug-grid" data-render="{render_id}" style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
 
@@ -123,7 +118,7 @@ def _build(self:Studio, steps, w, seed, criterion, fb_scale, fb_every, dropout, 
     self.w_templates = W.Textarea('\n'.join(self.book.templates), description='templates', rows=3, continuous_update=False, **s)
     self.w_modifiers = W.Textarea('', description='modifiers', rows=4, continuous_update=False, placeholder="one per line (empty: the '*' modifiers)", **s)
     self.w_guidance = W.FloatSlider(value=w, min=0, max=10, step=0.25, description='guidance scale', continuous_update=False, **s)
-    self.w_criterion = W.Dropdown(options=CRITERIA, value=criterion, description='feedback', disabled=self.judge is None, **s)
+    self.w_criterion = W.Dropdown(options=('none', *CRITERIA), value=criterion, description='feedback', disabled=self.judge is None, **s)
     self.w_fb_scale = W.FloatSlider(value=fb_scale, min=0, max=0.3, step=0.01, description='feedback scale', continuous_update=False, **s)
     self.w_steps = W.IntSlider(value=steps, min=1, max=50, description='steps', continuous_update=False, **s)
     self.w_seed = W.IntText(value=seed, description='seed', continuous_update=False, **s)
@@ -210,7 +205,7 @@ def set(self:Studio, **kw) -> dict:
         check_in(str(kw['group_name']), self.group_names, 'group')
     if 'guidance_scale' in kw: check_number(kw['guidance_scale'], 'guidance_scale', 0, 10)
     if 'criterion' in kw:
-        check_in(kw['criterion'], CRITERIA, 'criterion')
+        check_in(kw['criterion'], ('none', *CRITERIA), 'criterion')
         if kw['criterion'] != 'none' and self.judge is None: raise DataError(f"criterion {kw['criterion']!r} needs a judge: pass judge= (e.g. train_judge(real))")
     if 'feedback_scale' in kw: check_number(kw['feedback_scale'], 'feedback_scale', 0, 0.3)
     if 'steps' in kw: check_int(kw['steps'], 'steps', 1, 50)
@@ -229,7 +224,7 @@ def feedback_for(self:Studio, s:dict) -> Feedback|None:
     "The `Feedback` of settings `s` (None for criterion 'none' or scale 0)."
     if s['criterion'] == 'none' or s['feedback_scale'] == 0: return None
     if self.judge is None: raise DataError(f"criterion {s['criterion']!r} needs a judge: pass judge= to the Studio")
-    if s['criterion'] == 'hardness' and self.stats is None: raise DataError("criterion 'hardness' needs class statistics: pass stats= (feedback.class_stats(judge, real))")
+    if s['criterion'] != 'none' and needs_stats(s['criterion']) and self.stats is None: raise DataError(f"criterion {s['criterion']!r} needs class statistics: pass stats= (feedback.class_stats(judge, real))")
     return Feedback(self.judge, s['criterion'], s['feedback_scale'], every=s['feedback_every'], stats=self.stats)
 
 def _generate(self:Studio, s:dict, rid:int|None=None) -> Generated|None:
@@ -377,7 +372,7 @@ def sample_pairs(self:GapExplorer, classes, n:int|None=None, scale:int=3) -> str
     n = n or self.n_pairs; rows = []
     for c in classes:
         ci = self.real.class_idx(c); r = np.flatnonzero(self.real.labels == ci)[:n]; s = np.flatnonzero(self.syn.labels == ci)[:n]
-        im = lambda ds, idx: (f'<img src="data:image/png;base64,{_png_b64(image_grid([ds.image(int(i)) for i in idx], ncol=n, scale=scale))}"/>'
+        im = lambda ds, idx: (f'<img src="{png_data_uri(image_grid([ds.image(int(i)) for i in idx], ncol=n, scale=scale))}"/>'
                               if len(idx) else '–')
         rows.append(f'<tr><td>{html.escape(c)}</td><td>{im(self.real, r)}</td><td>{im(self.syn, s)}</td></tr>')
     return f'<table class="synaug-pairs"><tr><th>class</th><th>real</th><th>synthetic</th></tr>{"".join(rows)}</table>'

@@ -1,5 +1,5 @@
 "`synaug synthesize` end to end on the CPU: a full run, a run killed with SIGKILL and resumed, and bad input that writes nothing."
-import json, os, signal, subprocess, sys, time
+import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import BIN
@@ -86,6 +86,10 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
     (['--filter-criterion', 'loss', '--filter-quantile', '1.5', '--judge-steps', '5'], 'quantile must be a number in (0, 1); got 1.5'),
     (['--filter-min-confidence', '0', '--judge-steps', '5'], 'min_confidence must be a number in (0, 1]; got 0.0'),
     (['--filter-agree', '--max-attempts', '0', '--judge-steps', '5'], '--max-attempts must be an integer >= 1; got 0'),
+    (['--backend', 'dalle'], "unknown --backend 'dalle'; valid: 'pixel', 'sd', 'unclip'"),
+    (['--criterion', 'margin'], "unknown --criterion 'margin'; valid: 'none', 'loss', 'entropy', 'hardness'"),
+    (['--filter-criterion', 'margin'], "unknown --filter-criterion 'margin'"),
+    (['--strength', '0'], '--strength must be a'),
 ])
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
@@ -171,3 +175,18 @@ def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path
     finally:
         if p.poll() is None: p.kill()
     assert files(b) == files(a) and manifest(b) == manifest(a)
+
+def test_img2img_strength_starts_from_real_images(generator, tmp_path):
+    "`--strength`: the same generator and loop, each image started from a real training image of its class (named in the manifest)."
+    out = tmp_path/'i2i'
+    r = synaug('synthesize', *COMMON, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
+    assert r.returncode == 0, r.stderr
+    m = list(csv.DictReader(open(next(out.glob('manifest-*.csv')))))
+    assert m and {x['backend'] for x in m} == {'pixel-img2img'} and all(x['condition'] for x in m)
+    assert json.loads((out/'run.json').read_text())['generator_settings']['strength'] == 0.5
+
+def test_list_names_every_registry_entry():
+    r = synaug('list')
+    assert r.returncode == 0, r.stderr
+    for name in ('synaug_img2img', 'fg_rounds', 'oracle', 'hardness', 'unclip'): assert f'  {name} ' in r.stdout, name
+    assert synaug('list', 'planets').returncode == 2     # argparse: invalid choice
