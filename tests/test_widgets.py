@@ -13,7 +13,8 @@ from synaug_nb.prompts import PromptBook
 from synaug_nb.synthesize import load_synthetic
 from synaug_nb.test_utils import toy_images, ManualTimers
 from synaug_nb.train import Learner
-from synaug_nb.widgets import GapExplorer, Studio, TrainingMonitor, launch, launch_fn
+from synaug_nb.widgets import GapExplorer, Studio
+from synaug_nb.monitor import TrainingMonitor, launch, launch_fn
 
 CLASSES = ['cat', 'dog', 'fox']
 
