@@ -103,7 +103,7 @@ def main():
     ap.add_argument('--skip-steps', action='store_true', help='only the input throughput')
     a = ap.parse_args()
     from synaug_nb.core import default_device
-    from synaug_nb.experiments import materialize
+    from synaug_nb.specs import materialize
     from synaug_nb.loaders import load_image_folder
     from synaug_nb.train import check_same_size, default_workers
     device = default_device(a.device); root = Path(a.dir); root.mkdir(parents=True, exist_ok=True)

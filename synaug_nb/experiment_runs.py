@@ -24,7 +24,8 @@ from .models import Classifier, build_model, save_model, load_model
 from .train import Learner, finetune_last_layer
 from .metrics import evaluate
 from .recipes import method_scores, write_report
-from .experiments import Experiment, EXPERIMENTS, experiment, small_subset, class_text_from_synsets, _md_table
+from .experiments import Experiment, EXPERIMENTS, experiment, _md_table
+from .experiment_data import small_subset, class_text_from_synsets
 from .loaders import parse_utkface_name
 from .test_utils import write_cifar, write_waterbirds, write_utkface, write_imagenet_lt, write_image_folder
 

@@ -53,8 +53,8 @@ def register_kind(kind:SpecKind) -> SpecKind:
 
 # %% ../nbs/01e_specs.ipynb #9267f534
 def spec_kinds() -> dict:
-    "All spec kinds, the experiment keys of `synaug_nb.experiments` included."
-    import synaug_nb.experiments   # registers its keys as spec kinds on import (a later module: imported on first use)
+    "All spec kinds, the experiment keys of `synaug_nb.experiments` included (registered by `experiment_data`)."
+    import synaug_nb.experiment_data   # registers the experiment keys as spec kinds on import (a later module: imported on first use)
     return SPEC_KINDS
 
 def parse_spec(spec) -> DataSpec:

@@ -139,7 +139,7 @@ def test_random_transform_same_for_any_workers_and_resume(tmp_path):
 
 def test_mixed_sizes_refused_before_training(tmp_path):
     from PIL import Image
-    from synaug_nb.experiments import resize_transform
+    from synaug_nb.specs import resize_transform
     for c, s in (('a', 10), ('a', 12), ('b', 10)):
         (tmp_path/c).mkdir(exist_ok=True); Image.new('RGB', (s, s), (c == 'a') * 255).save(tmp_path/c/f'{c}{s}.png')
     ds = load_image_folder(tmp_path)

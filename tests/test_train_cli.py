@@ -59,7 +59,7 @@ def test_synthetic_folder_with_other_classes_is_refused(synaug_cmd, tmp_path):
 
 def test_mismatched_groups_are_refused(tmp_path):
     from synaug_nb.core import DataError
-    from synaug_nb.recipes import check_synthetic
+    from synaug_nb.methods import check_synthetic
     from synaug_nb.benchmarks import group_benchmark
     b = group_benchmark('fairness', 'digits')
     syn = b.holdout.subset(np.arange(10)); syn.group_names = ['red', 'green']; syn.domain[:] = 1
