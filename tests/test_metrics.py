@@ -7,7 +7,8 @@ import torch.nn as nn
 from synaug_nb.core import DataError
 from synaug_nb.data import ImageSet
 from synaug_nb.metrics import (per_class_accuracy, split_accuracy, group_accuracy, group_rates, fairness_gaps,
-                               frechet_distance, fid, density_coverage, Report, plot_per_class, predict, evaluate)
+                               Report, plot_per_class, predict, evaluate)
+from synaug_nb.fidelity import frechet_distance, fid, density_coverage
 
 def rand_labels(seed, n, n_classes, n_groups):
     r = np.random.default_rng(seed)
