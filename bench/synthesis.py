@@ -49,7 +49,8 @@ def main():
     from synaug_nb.loaders import load_digits
     from synaug_nb.imbalance import balanced_split
     from synaug_nb.generators import train_pixel_diffusion, PixelGenerator
-    from synaug_nb.feedback import Feedback, train_judge
+    from synaug_nb.feedback import Feedback
+    from synaug_nb.train import train_judge
     from synaug_nb.tiny import tiny_sd_pipeline, tiny_unclip_pipeline
     from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
     res = {'machine': {'cpus': os.cpu_count(), 'torch_threads': torch.get_num_threads(), 'torch': torch.__version__}}

@@ -92,7 +92,8 @@ def synthesize_cmd(a) -> dict:
     "Plan the benchmark's uniformization and run it (see `synthesize`)."
     from synaug_nb.plan import uniformize
     from synaug_nb.prompts import PromptBook, default_book
-    from synaug_nb.feedback import Feedback, train_judge, class_stats, needs_stats, CRITERIA
+    from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
+    from synaug_nb.train import train_judge
     from synaug_nb.synthesize import synthesize
     from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')

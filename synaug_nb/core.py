@@ -6,6 +6,7 @@
 from __future__ import annotations
 import errno, math, os, random
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
@@ -13,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 # %% auto #0
 __all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
            'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError', 'storage_error', 'atomic_write',
-           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of']
+           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of', 'FeatureHook']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -200,3 +201,22 @@ def head_of(model:torch.nn.Module) -> torch.nn.Linear:
     lin = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     if not lin: raise DataError(f"{type(model).__name__} has no nn.Linear layer; its last nn.Linear is taken as the classification head")
     return lin[-1]
+
+# %% ../nbs/00_core.ipynb #d308ef0b
+class FeatureHook:
+    "Catches what `model`'s head (`head_of`) receives, its penultimate features, while `hook(run, *args)` runs; `remove()` detaches it."
+    def __init__(self, model:torch.nn.Module):
+        try: self.head = head_of(model)
+        except DataError: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass a Classifier or a callable that returns the features") from None
+        self.name, self.x, self._on = type(model).__name__, None, False
+        self._handle = self.head.register_forward_pre_hook(self._seen)
+    def _seen(self, m, args):
+        if self._on: self.x = args[0]   # only inside a call: other forward passes leave nothing behind
+    def remove(self): self._handle.remove()
+    def __call__(self, run:Callable, *args) -> tuple:
+        "(`run(*args)`, the features the head saw meanwhile); nothing stays held, so the model still deep-copies."
+        self.x, self._on = None, True
+        try: out = run(*args); x = self.x
+        finally: self.x, self._on = None, False
+        if x is None: raise DataError(f"the last nn.Linear of {self.name} did not run in its forward; pass a callable that returns the features")
+        return out, x

@@ -12,12 +12,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, check_int, head_of
+from .core import DataError, check_in, check_int, head_of, FeatureHook
 
 # %% auto #0
 __all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'Criterion', 'register_criterion', 'needs_stats',
            'make_criterion', 'last_linear', 'ClassifierView', 'Feedback', 'to_eps_x0', 'from_eps', 'guide',
-           'train_judge', 'class_stats']
+           'class_stats']
 
 # %% ../nbs/03a_feedback.ipynb #1016eb8d
 def loss_criterion(logits, labels, feats=None):
@@ -136,16 +136,15 @@ class ClassifierView(nn.Module):
         self.model, self.size, self.channels = model.eval(), size, channels
         self.register_buffer('mean', torch.tensor(mean or [0.0]).view(1, -1, 1, 1))
         self.register_buffer('std', torch.tensor(std or [1.0]).view(1, -1, 1, 1))
-        self._feats = None
-        last_linear(model).register_forward_pre_hook(lambda m, args: setattr(self, '_feats', args[0]))
+        last_linear(model)   # its message names what `ClassifierView` needs
+        self._hook = FeatureHook(model)
 
     def forward(self, x):
         if self.channels and x.shape[1] != self.channels:
             x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
         if self.size and x.shape[-1] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode='bilinear', align_corners=False, antialias=x.shape[-1] > self.size)
-        logits = self.model((x - self.mean) / self.std)
-        return logits, self._feats
+        return self._hook(self.model, (x - self.mean) / self.std)
 
 # %% ../nbs/03a_feedback.ipynb #371e2e92
 @dataclass
@@ -224,22 +223,6 @@ def guide(fb:Feedback, out, x, t, scheduler, decode:Callable, labels):
     eps = eps.detach() - fb.scale * (1 - abar).sqrt() * g
     return from_eps(eps, x.detach().float(), abar, pt).to(out.dtype), val.detach()
 
-# %% ../nbs/03a_feedback.ipynb #bd5b8c6b
-def train_judge(ds, steps:int=300, batch_size:int=128, lr:float=3e-3, width:int=32, seed:int=0, device='cpu') -> ClassifierView:
-    "A small CNN trained with cross-entropy on `ds` (an `ImageSet`), wrapped to judge [0,1] images of any size."
-    if len(ds) == 0: raise DataError("cannot train a judge on an empty set")
-    torch.manual_seed(seed)
-    x = ds.images.tensor(); y = torch.from_numpy(ds.labels)
-    c = x.shape[1]
-    net = nn.Sequential(nn.Conv2d(c, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, ds.n_classes)).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4); g = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        idx = torch.randint(0, len(x), (min(batch_size, len(x)),), generator=g)
-        opt.zero_grad(); F.cross_entropy(net(x[idx].to(device)), y[idx].to(device)).backward(); opt.step()
-    return ClassifierView(net.eval(), size=x.shape[-1], channels=c)
-
 # %% ../nbs/03a_feedback.ipynb #c7ad7446
 @torch.no_grad()
 def class_stats(view:ClassifierView, ds, batch_size:int=512, **kw) -> ClassStats:
@@ -247,5 +230,5 @@ def class_stats(view:ClassifierView, ds, batch_size:int=512, **kw) -> ClassStats
     feats = []
     for i in range(0, len(ds), batch_size):
         x = ds.images.take(np.arange(i, min(i + batch_size, len(ds)))).tensor()
-        view(x.to(next(view.parameters()).device)); feats.append(view._feats.float().cpu())
+        feats.append(view(x.to(next(view.parameters()).device))[1].float().cpu())
     return ClassStats.fit(torch.cat(feats), ds.labels, ds.n_classes, **kw)

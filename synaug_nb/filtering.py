@@ -89,7 +89,7 @@ def _real_features(self:SampleFilter) -> torch.Tensor:
     if self._real is None:
         fs = []
         for idx in _batches(len(self.real), self.batch_size):
-            self.judge(self.real.images.take(idx).tensor().to(_device(self))); fs.append(F.normalize(self.judge._feats.float().flatten(1), dim=1))
+            fs.append(F.normalize(self.judge(self.real.images.take(idx).tensor().to(_device(self)))[1].float().flatten(1), dim=1))
         self._real = torch.cat(fs)
     return self._real
 

@@ -17,9 +17,9 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table
+from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table, FeatureHook
 from .data import ImageSet, concat_sets
-from .models import Classifier, head_of
+from .models import Classifier
 from .metrics import _fmt, _jsonable
 
 # %% auto #0
@@ -28,15 +28,9 @@ __all__ = ['MIN_PER_DOMAIN', 'MIN_PER_CLASS', 'EMBED_METHODS', 'REPLACE_MODES', 
 
 # %% ../nbs/10_gap.ipynb #5e31e0cd
 def _hooked(model:nn.Module) -> tuple[Callable, Callable]:
-    "(images -> input of the last nn.Linear of `model`, a function that removes the hook)."
-    try: lin, seen = head_of(model), {}
-    except DataError: raise DataError(f"{type(model).__name__} has no nn.Linear layer to take features from; pass a Classifier or a callable that returns the features") from None
-    h = lin.register_forward_pre_hook(lambda m, args: seen.__setitem__('x', args[0]))
-    def run(x):
-        seen.clear(); model(x)
-        if 'x' not in seen: raise DataError(f"the last nn.Linear of {type(model).__name__} did not run in its forward; pass a callable that returns the features")
-        return seen['x']
-    return run, h.remove
+    "(images -> input of the last nn.Linear of `model`, a function that removes the hook): a `core.FeatureHook`."
+    hook = FeatureHook(model)
+    return (lambda x: hook(model, x)[1]), hook.remove
 
 @torch.no_grad()
 def extract_features(model, ds:ImageSet, batch_size:int=256, device='cpu', transform=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

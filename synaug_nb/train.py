@@ -19,13 +19,14 @@ from .core import DataError, check_in, default_device, atomic_write, check_int, 
 from .data import ImageSet, FileList
 from .specs import check_same_size
 from .imbalance import balanced_split
-from .models import state_mismatch, head_of, init_linear
+from .models import state_mismatch, head_of, init_linear, small_cnn
+from .feedback import ClassifierView
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'EVENTS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss',
            'make_loss', 'mixup', 'cutmix', 'default_workers', 'Batches', 'Callback', 'Augment', 'Mix', 'GroupDRO',
            'NaNStop', 'Recorder', 'ProgressBar', 'StopAfter', 'Checkpoint', 'HistoryFile', 'Learner', 'HeadOnly',
-           'finetune_last_layer']
+           'finetune_last_layer', 'train_judge']
 
 # %% ../nbs/08_train.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
@@ -495,3 +496,14 @@ def finetune_last_layer(model:nn.Module, real:ImageSet, n_per_class:int|None=Non
                 ).fit(steps, progress=progress, params=ho.head_params)
     finally: ho.release()
     return model
+
+# %% ../nbs/08_train.ipynb #bebff5e9
+def train_judge(ds:ImageSet, steps:int=300, batch_size:int=128, lr:float=0.05, width:int=32, seed:int=0, device='cpu') -> ClassifierView:
+    "`small_cnn` trained by `Learner` with cross-entropy on `ds`, wrapped in a `ClassifierView` that judges [0,1] images of any size."
+    if not isinstance(ds, ImageSet) or len(ds) == 0: raise DataError("train_judge needs a non-empty ImageSet (the real training set)")
+    check_int(steps, 'steps'); check_int(batch_size, 'batch_size'); check_int(width, 'width')
+    torch.manual_seed(seed)
+    h, _, c = ds.images[0].shape
+    net = small_cnn(ds.n_classes, c, width=width)
+    Learner(net, ds, batch_size=min(batch_size, len(ds)), lr=lr, seed=seed, device=device).fit(steps, progress=False)
+    return ClassifierView(net.eval(), size=h, channels=c)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from synaug_nb.core import DataError
 from synaug_nb.data import ImageSet
-from synaug_nb.feedback import train_judge
+from synaug_nb.train import train_judge
 from synaug_nb.generators import PixelDiffusion, PixelGenerator
 from synaug_nb.models import small_cnn
 from synaug_nb.plan import uniformize
