@@ -49,7 +49,7 @@ def build_folder(root:Path, n:int, size:int, quality:int=90, procs:int|None=None
 
 def throughput(ds, workers:int, batch_size:int, batches:int, warmup:int, device, threads:int|None=None) -> float:
     "Images/s that `Batches` (Learner's input) delivers with `workers` decoding processes, after `warmup` batches (`threads`: torch threads meanwhile)."
-    from synaug_nb.train import Batches, BatchSampler
+    from synaug_nb.batches import Batches, BatchSampler
     if threads:
         before = torch.get_num_threads(); torch.set_num_threads(threads)
         try: return throughput(ds, workers, batch_size, batches, warmup, device)
@@ -105,7 +105,8 @@ def main():
     from synaug_nb.core import default_device
     from synaug_nb.specs import materialize
     from synaug_nb.loaders import load_image_folder
-    from synaug_nb.train import check_same_size, default_workers
+    from synaug_nb.specs import check_same_size
+    from synaug_nb.batches import default_workers
     device = default_device(a.device); root = Path(a.dir); root.mkdir(parents=True, exist_ok=True)
     built = build_folder(root, a.n, a.size)
     ds = load_image_folder(root, mode='RGB', verify=False)

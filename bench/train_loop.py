@@ -19,7 +19,8 @@ def main():
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.specs import resolve_auto
     from synaug_nb.models import small_cnn
-    from synaug_nb.train import Learner, BatchSampler, shift_flip
+    from synaug_nb.train import Learner
+    from synaug_nb.batches import BatchSampler, shift_flip
     bench = longtail_benchmark(resolve_auto(), 100, seed=0)
     train = bench.train; C = train.n_classes; ch = train.images[0].shape[2]
 

@@ -13,7 +13,7 @@ from .data import ImageSet
 from .models import MODELS
 from .feedback import CRITERIA
 from .prompts import PromptBook, default_book, waterbirds_book, utkface_book
-from .train import SAMPLERS
+from .batches import SAMPLERS
 
 # %% auto #0
 __all__ = ['TASKS', 'BACKENDS', 'LOADER_NAMES', 'PROMPT_PRESETS', 'EXPERIMENTS', 'Experiment', 'experiment']

@@ -4,10 +4,8 @@
 
 # %% ../nbs/08_train.ipynb #402e0a7f
 from __future__ import annotations
-import json, math, os, random, time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+import json, math
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -15,69 +13,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import DataError, check_in, default_device, atomic_write, check_int, check_number, StorageError, storage_error, check_writable
-from .data import ImageSet, FileList
-from .specs import check_same_size
+from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable
+from .data import ImageSet
+from .batches import SAMPLERS, BatchSampler, Batches, shift_flip
 from .imbalance import balanced_split
 from .models import state_mismatch, head_of, init_linear, small_cnn
 from .feedback import ClassifierView
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'EVENTS', 'sample_weights', 'BatchSampler', 'shift_flip', 'BalancedSoftmaxLoss', 'GroupDROLoss',
-           'make_loss', 'mixup', 'cutmix', 'default_workers', 'Batches', 'Callback', 'Augment', 'Mix', 'GroupDRO',
-           'NaNStop', 'Recorder', 'ProgressBar', 'StopAfter', 'Checkpoint', 'HistoryFile', 'Learner', 'HeadOnly',
-           'finetune_last_layer', 'train_judge']
-
-# %% ../nbs/08_train.ipynb #39af0138
-SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
-
-def sample_weights(ds:ImageSet, sampler:str='uniform') -> np.ndarray:
-    "Probability of drawing each image: uniform, ∝ 1/class count, ∝ 1/(class × group) cell count."
-    check_in(sampler, SAMPLERS[:3], 'sampler')
-    if sampler == 'uniform': w = np.ones(len(ds))
-    elif sampler == 'class_balanced': w = 1.0 / ds.counts()[ds.labels]
-    else:
-        if not ds.has_groups or (ds.groups < 0).any(): raise DataError("sampler='group_balanced' needs a known group for every image")
-        w = 1.0 / ds.cell_counts()[ds.labels, ds.groups]
-    return w / w.sum()
-
-class BatchSampler:
-    "Draws batches of indices of `ds`, reproducibly from `seed`; 'half_real' takes half of each batch from each domain."
-    def __init__(self, ds:ImageSet, batch_size:int, sampler:str='uniform', seed:int=0, within:str='uniform'):
-        check_in(sampler, SAMPLERS, 'sampler')
-        if batch_size < 1: raise DataError(f"batch_size must be >= 1; got {batch_size}")
-        self.bs, self.sampler, self.rng = batch_size, sampler, np.random.default_rng(seed)
-        if sampler == 'half_real':
-            self.parts = []
-            for d, name in ((0, 'real'), (1, 'synthetic')):
-                idx = np.flatnonzero(ds.domain == d)
-                if not len(idx): raise DataError(f"sampler='half_real' needs both domains; the training set has no {name} images")
-                sub = ds.subset(idx); self.parts.append((idx, sample_weights(sub, within)))
-        else: self.idx, self.p = np.arange(len(ds)), sample_weights(ds, sampler)
-
-    def __call__(self) -> np.ndarray:
-        if self.sampler != 'half_real': return self.rng.choice(self.idx, self.bs, p=self.p)
-        n_real = self.bs // 2
-        return np.concatenate([self.rng.choice(i, n, p=p) for (i, p), n in zip(self.parts, (n_real, self.bs - n_real))])
-
-    def state(self) -> dict: return self.rng.bit_generator.state
-    def load_state(self, s): self.rng.bit_generator.state = s
-
-# %% ../nbs/08_train.ipynb #700b6783
-def shift_flip(pad:int=2, flip:bool=True) -> Callable:
-    "A batch augmentation: random translation by up to `pad` pixels and (optionally) random horizontal flips."
-    def aug(x, g:torch.Generator):
-        B, C, H, W = x.shape
-        if pad:
-            xp = F.pad(x, (pad,) * 4, mode='replicate')
-            dy, dx = torch.randint(0, 2 * pad + 1, (2, B), generator=g)
-            rows = (torch.arange(H)[None] + dy[:, None]); cols = (torch.arange(W)[None] + dx[:, None])
-            x = xp[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
-        if flip:
-            m = torch.rand(B, generator=g) < 0.5
-            x = torch.where(m[:, None, None, None], x.flip(-1), x)
-        return x
-    return aug
+__all__ = ['EVENTS', 'BalancedSoftmaxLoss', 'GroupDROLoss', 'make_loss', 'mixup', 'cutmix', 'Callback', 'Augment', 'Mix',
+           'GroupDRO', 'NaNStop', 'Recorder', 'ProgressBar', 'StopAfter', 'Checkpoint', 'HistoryFile', 'Learner',
+           'HeadOnly', 'finetune_last_layer', 'train_judge']
 
 # %% ../nbs/08_train.ipynb #28ab992e
 class BalancedSoftmaxLoss(nn.Module):
@@ -138,105 +84,6 @@ def cutmix(x, y, domain, alpha:float=1.0, cross_domain:bool=True, g:torch.Genera
     y0, y1, x0, x1 = max(cy - h // 2, 0), min(cy + h // 2, H), max(cx - w // 2, 0), min(cx + w // 2, W)
     x = x.clone(); x[..., y0:y1, x0:x1] = x[j][..., y0:y1, x0:x1]
     return x, y, y[j], 1 - (y1 - y0) * (x1 - x0) / (H * W)
-
-# %% ../nbs/08_train.ipynb #29331a50
-def _stack(ds:ImageSet) -> torch.Tensor|None:
-    "All images as a float tensor when they are in memory, share a shape and have no `transform` (the fast path), else None."
-    if ds.transform is not None or not ds.images.in_memory: return None
-    try: return ds.images.tensor()
-    except DataError: return None
-
-def default_workers() -> int:
-    "Decoding processes per training process when `workers=None`: min(4, the CPUs this process may use)."
-    try: n = len(os.sched_getaffinity(0))
-    except AttributeError: n = os.cpu_count() or 1
-    return min(4, n)
-
-# %% ../nbs/08_train.ipynb #c0eb659a
-@contextmanager
-def _seeded(*key):
-    "Run a block with torch's CPU, `random`'s and NumPy's global generators seeded from `key`; restore them afterwards."
-    s = int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
-    saved = torch.get_rng_state(), random.getstate(), np.random.get_state()
-    torch.default_generator.manual_seed(s); random.seed(s); np.random.seed(s)
-    try: yield
-    finally: torch.set_rng_state(saved[0]); random.setstate(saved[1]); np.random.set_state(saved[2])
-
-class _Decode(torch.utils.data.Dataset):
-    "A loader worker's job for key `(index, step, position)`: `ds[index][0]`, what evaluation reads, a transform's randomness seeded by the key."
-    def __init__(self, ds:ImageSet, seed:int): self.ds, self.seed = ds, seed
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, key):
-        i, s, k = key
-        if self.ds.transform is None: return self.ds[i][0]
-        with _seeded(self.seed, s, k): return self.ds[i][0]
-
-def _collate(xs):
-    try: return torch.utils.data.default_collate(xs)
-    except RuntimeError:
-        shapes = sorted({tuple(x.shape) for x in xs})
-        if len(shapes) < 2: raise
-        raise DataError(f"the transform made images of different shapes {shapes[:3]} in one batch; make it end at one size "
-                        "(e.g. synaug_nb.specs.resize_transform(size))") from None
-
-class _Draws:
-    "The loader's `batch_sampler`: steps `start`..`stop`-1 drawn from `sampler` in the main process, each draw's prior generator state kept until consumed."
-    def __init__(self, sampler): self.sampler, self.pending, self.start, self.stop = sampler, deque(), 0, 0
-    def __len__(self): return max(0, self.stop - self.start)
-    def __iter__(self):
-        self.pending.clear()
-        for s in range(self.start, self.stop):
-            st = self.sampler.state(); idx = self.sampler()
-            self.pending.append((st, idx))
-            yield [(int(i), s, k) for k, i in enumerate(idx)]
-
-# %% ../nbs/08_train.ipynb #28d69330
-class Batches:
-    "The training batches `(x, labels, groups, domain)` of `ds` for the index batches `sampler` draws, in memory or decoded by loader workers."
-    def __init__(self, ds:ImageSet, sampler:BatchSampler,
-                 workers:int|None=None,     # decoding processes (None: `default_workers()`; 0: the main process)
-                 device=None,               # host memory is pinned when this is a CUDA device
-                 prefetch_factor:int=2,     # batches each worker decodes ahead
-                 seed:int=0):               # seeds a transform's randomness, per (step, position)
-        self.ds, self.sampler, self.X, self.draws, self.loader, self.workers, self._run = ds, sampler, _stack(ds), _Draws(sampler), None, 0, 0
-        if self.X is not None: return
-        w = default_workers() if workers is None else workers
-        if not isinstance(w, (int, np.integer)) or w < 0: raise DataError(f"workers must be an integer >= 0 (0: decode in the main process); got {workers!r}")
-        if not isinstance(prefetch_factor, (int, np.integer)) or prefetch_factor < 1: raise DataError(f"prefetch_factor must be an integer >= 1; got {prefetch_factor!r}")
-        if ds.transform is None: check_same_size(ds)
-        self.workers = int(w)
-        self.loader = torch.utils.data.DataLoader(
-            _Decode(ds, seed), batch_sampler=self.draws, num_workers=self.workers, collate_fn=_collate,
-            pin_memory=device is not None and torch.device(device).type == 'cuda', persistent_workers=self.workers > 0,
-            prefetch_factor=prefetch_factor if self.workers else None, generator=torch.Generator().manual_seed(seed))
-
-    def _meta(self, idx):
-        t = lambda a: torch.from_numpy(np.asarray(a)[idx])
-        ds = self.ds
-        return t(ds.labels), t(ds.groups if ds.has_groups else np.zeros(len(ds), np.int64)), t(ds.domain).long()
-
-    def __call__(self, start:int, stop:int):
-        "Iterate the batches of steps `start`..`stop`-1; closing the iterator rewinds the sampler to the first batch not consumed."
-        if self.X is not None:
-            for _ in range(start, stop):
-                idx = self.sampler(); yield (self.X[idx], *self._meta(idx))
-            return
-        self.rewind(); self._run += 1; run = self._run       # an earlier iterator left open ends here
-        self.draws.start, self.draws.stop = start, stop
-        try:
-            for x in self.loader:
-                _, idx = self.draws.pending.popleft()
-                yield (x, *self._meta(idx))
-        finally:
-            if self._run == run: self.rewind()
-
-    def state(self) -> dict:
-        "The sampler's generator state before the next batch not yet consumed (what a checkpoint saves)."
-        return self.draws.pending[0][0] if self.draws.pending else self.sampler.state()
-
-    def rewind(self):
-        "Put the sampler back to `state()`, forgetting batches drawn ahead."
-        if self.draws.pending: self.sampler.load_state(self.draws.pending[0][0]); self.draws.pending.clear()
 
 # %% ../nbs/08_train.ipynb #ec9288b3
 EVENTS = ('before_fit', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch', 'after_fit')

@@ -7,7 +7,8 @@ from synaug_nb.data import ImageSet
 from synaug_nb.loaders import load_image_folder
 from synaug_nb.models import small_cnn
 from synaug_nb.test_utils import toy_images, write_image_folder
-from synaug_nb.train import BatchSampler, GroupDROLoss, Learner, finetune_last_layer, make_loss, mixup
+from synaug_nb.batches import BatchSampler
+from synaug_nb.train import GroupDROLoss, Learner, finetune_last_layer, make_loss, mixup
 
 @pytest.fixture
 def lt():
