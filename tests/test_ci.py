@@ -83,3 +83,19 @@ def test_import_cell_mixed_with_code_fails(clone):
     r = check(clone)
     assert r.returncode == 1 and '01_data.ipynb' in r.stderr and 'imports mixed with code' in r.stderr
     reset(clone)
+
+def test_a_skip_fails_under_ci_and_skips_elsewhere(tmp_path):
+    "tests/strict_deps.py: a test that skips for a missing dependency (in its body, or for the whole module) fails when CI=true."
+    import os, subprocess, sys
+    (tmp_path/'test_body.py').write_text("import pytest\ndef test_needs_x():\n    pytest.importorskip('no_such_module_xyz')\n")
+    (tmp_path/'test_module.py').write_text("import pytest\npytest.importorskip('no_such_module_xyz')\ndef test_a(): pass\n")
+    def run(ci, name):
+        env = {**os.environ, 'PYTHONPATH': str(Path(__file__).parent), 'CI': ci}
+        return subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'strict_deps', '-p', 'no:cacheprovider', name],
+                              capture_output=True, text=True, env=env, cwd=tmp_path)
+    body, module = run('true', 'test_body.py'), run('true', 'test_module.py')
+    assert body.returncode == 1 and '1 failed' in body.stdout and 'every test dependency must be present' in body.stdout, body.stdout
+    assert module.returncode != 0 and '1 error' in module.stdout and 'no_such_module_xyz' in module.stdout, module.stdout
+    for name in ('test_body.py', 'test_module.py'):
+        lax = run('', name)
+        assert lax.returncode in (0, 5) and '1 skipped' in lax.stdout, lax.stdout   # 5: nothing ran (the module skipped)
