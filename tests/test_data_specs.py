@@ -128,3 +128,11 @@ def test_run_with_a_diffusers_checkpoint(synaug_cmd, tmp_path, backend):
         assert len(pngs) == res['n_synthetic'] == 8 - 3 and Image.open(pngs[0]).size == (32, 32)   # written at the checkpoint's size
     assert f'{backend} generator ready' in r.stdout
     assert res['domain_probe_accuracy'] is None and any('no domain-gap diagnostics' in n for n in res['data_notes'])   # too few images to probe: said, not fatal
+
+def test_one_class_folder_is_refused_before_training(synaug_cmd, tmp_path):
+    "Issue 12: a one-class folder used to train to '100% accuracy' without a word; every command refuses it now, naming the class."
+    one = write_image_folder(tmp_path/'one', ('cat',), n_per_class=12, size=16)
+    for cmd in (('train', '--steps', 5), ('run', '--quick')):
+        r = run(synaug_cmd, *cmd, '--data', f'folder:{one}', '--out', tmp_path/cmd[0])
+        assert r.returncode == 1 and "has one class (['cat']); a classifier needs at least two" in r.stderr, r.stderr
+        assert not (tmp_path/cmd[0]/'report.json').exists() and not (tmp_path/cmd[0]/'results.json').exists()

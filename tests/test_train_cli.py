@@ -93,3 +93,21 @@ def test_folder_planned_for_other_counts_is_refused(synaug_cmd, tmp_path):
     assert r.returncode == 0, r.stderr
     r = run(synaug_cmd, *base, '--imbalance-factor', '3', '--allow-mismatch', '--out', str(tmp_path/'o3'))
     assert r.returncode == 0, r.stderr
+
+def test_incomplete_folder_names_the_flag_that_accepts_it(synaug_cmd, tmp_path):
+    "Issue 12: the error for an unfinished synthetic folder advised `check_complete=False`, which the CLI cannot pass; it names --allow-incomplete now, and that flag trains on what is there."
+    from synaug_nb.benchmarks import longtail_benchmark
+    from synaug_nb.plan import uniformize
+    from synaug_nb.generators import PixelDiffusion, PixelGenerator
+    from synaug_nb.synthesize import synthesize, load_synthetic
+    tr = longtail_benchmark('digits', imbalance_factor=10, seed=0).train
+    gen = PixelGenerator(PixelDiffusion.build(tr.classes, size=8, widths=(8, 16)), device='cpu')
+    plan = uniformize(tr)
+    synthesize(plan, gen, tmp_path/'syn', steps=1, batch_size=256, progress=False, rank=0, world_size=2)   # one shard of two: half the plan
+    base = ['train', '--dataset', 'digits', '--imbalance-factor', '10', '--steps', '3', '--synthetic', str(tmp_path/'syn'), '--quiet', '--cpu']
+    r = run(synaug_cmd, *base, '--out', str(tmp_path/'o'))
+    assert r.returncode == 1 and '--allow-incomplete' in r.stderr and r.stderr.count('\n') == 1, r.stderr
+    assert not (tmp_path/'o').exists()
+    r = run(synaug_cmd, *base, '--allow-incomplete', '--out', str(tmp_path/'o'))
+    assert r.returncode == 0, r.stderr
+    assert 0 < len(load_synthetic(tmp_path/'syn', check_complete=False)) < plan.total
