@@ -13,7 +13,7 @@ from .imbalance import make_long_tail, balanced_split, assign_groups, assign_cel
 from .loaders import load_digits, load_fashion_mnist, find_fashion_mnist
 
 # %% auto #0
-__all__ = ['PALETTE', 'Benchmark', 'longtail_benchmark', 'colorize', 'group_benchmark']
+__all__ = ['DEFAULT_IMBALANCE', 'PALETTE', 'Benchmark', 'longtail_benchmark', 'colorize', 'group_benchmark']
 
 # %% ../nbs/01d_benchmarks.ipynb #7030a6e1
 @dataclass
@@ -34,6 +34,8 @@ class Benchmark:
                 f"{len(self.holdout)} images; {self.info}\n\n" + self.profile()._repr_markdown_())
 
 # %% ../nbs/01d_benchmarks.ipynb #55967a0f
+DEFAULT_IMBALANCE = {'fashion-mnist': 100, 'digits': 10}   # the built-ins' long-tail cut when none is named (digits: 90-image classes)
+
 def longtail_benchmark(dataset:str='fashion-mnist', imbalance_factor:float=100, seed:int=0, root=None,
                        n_max:int|None=None, holdout_per_class:int|None=None, class_order=None, profile:str='exp') -> Benchmark:
     "A long-tailed training set, a balanced generator hold-out and a balanced test set from a real dataset."

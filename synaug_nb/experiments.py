@@ -8,7 +8,7 @@ import copy, math
 from dataclasses import dataclass, field, fields, replace
 import pandas as pd
 from fastcore.basics import patch
-from .core import DataError, check_in, check_int, check_number, check_fraction
+from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table
 from .data import ImageSet
 from .models import MODELS
 from .feedback import CRITERIA
@@ -104,9 +104,8 @@ class Experiment:
 def _md_table(df:pd.DataFrame, index:bool=False) -> str:
     "A DataFrame as a markdown table (no tabulate needed)."
     if index: df = df.reset_index()
-    fmt = lambda v: '–' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).replace('|', '\\|')
-    rows = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
-    return '\n'.join(rows + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
+    fmt = lambda v: '–' if v is None or (isinstance(v, float) and math.isnan(v)) else v
+    return markdown_table(df.columns, [[fmt(v) for v in r] for r in df.itertuples(index=False)])
 
 @patch
 def replace(self:Experiment, **changes) -> Experiment:

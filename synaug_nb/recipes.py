@@ -14,7 +14,7 @@ import torch
 from .core import DataError, check_in, set_seed, image_grid, atomic_write, check_int, check_number, check_fraction, png_data_uri
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
-from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
+from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
@@ -86,7 +86,7 @@ class DemoConfig:
         if s.kind == 'auto': s = parse_spec(resolve_auto(*s.args))
         self.dataset = str(s)
         self.task = check_in(self.task or spec_kinds()[s.kind].task, ('longtail', 'spurious', 'fairness'), 'task')
-        if self.imbalance_factor is None and s.kind in ('fashion-mnist', 'digits'): self.imbalance_factor = 100 if s.kind == 'fashion-mnist' else 10
+        if self.imbalance_factor is None and s.kind in DEFAULT_IMBALANCE: self.imbalance_factor = DEFAULT_IMBALANCE[s.kind]
         self._methods_given = self.methods is not None
         check_in(self.backend, BACKENDS, 'backend')
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")

@@ -16,7 +16,7 @@ from .data import ImageSet, FileList
 from .profile import scaled_thresholds
 from .imbalance import longtail_counts, take_per_class, balanced_split, _class_order
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file, find_fashion_mnist
-from .benchmarks import Benchmark, longtail_benchmark, group_benchmark
+from .benchmarks import Benchmark, longtail_benchmark, group_benchmark, DEFAULT_IMBALANCE
 
 # %% auto #0
 __all__ = ['SPEC_KINDS', 'TASKS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind', 'register_kind',
@@ -185,7 +185,7 @@ def _builtin(name):
         root = args[0] if args else None
         ds = parse_spec(resolve_auto(root)).kind if name == 'auto' else name
         if o['task'] == 'longtail':
-            ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else 100 if ds == 'fashion-mnist' else 10
+            ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else DEFAULT_IMBALANCE[ds]
             return longtail_benchmark(ds, ifac, o['seed'], root, n_max=o['n_max'], class_order=o['class_order'])
         return group_benchmark(o['task'], ds, seed=o['seed'], root=root)
     return load
