@@ -40,5 +40,6 @@ setuptools.setup(
     entry_points={
         'console_scripts': console_scripts,
         'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
+        'synaug_nb.spec_kinds': ['experiments=synaug_nb.experiment_data:register_experiment_kinds'],   # the papers' experiment keys as data specs
     },
 )

@@ -18,8 +18,8 @@ from .specs import SPEC_KINDS, SpecKind, register_kind
 from .experiments import Experiment, EXPERIMENTS, _md_table
 
 # %% auto #0
-__all__ = ['LOADERS', 'load_context_folders', 'random_split', 'class_text_from_synsets', 'load_splits', 'DataCheck', 'check_data',
-           'small_subset']
+__all__ = ['LOADERS', 'load_context_folders', 'random_split', 'class_text_from_synsets', 'load_splits',
+           'register_experiment_kinds', 'DataCheck', 'check_data', 'small_subset']
 
 # %% ../nbs/14_experiments_data.ipynb #e80258dc
 def load_context_folders(root, subdir:str|None=None, contexts=None, classes=None, mode:str|None='RGB', verify:bool=True,
@@ -109,8 +109,12 @@ def _experiment_kind(key:str) -> SpecKind:
     return SpecKind(key, f'{key}:ROOT', f"{exp.dataset} as in {exp.paper}: {exp.layout}", load, task=task,
                     groups=exp.plan_by == 'cell' or task != 'longtail')
 
-for _key in EXPERIMENTS:
-    if _key not in SPEC_KINDS: register_kind(_experiment_kind(_key))   # 'waterbirds', 'utkface': the built-in kinds read the same files
+def register_experiment_kinds():
+    "Make every experiment key a data spec kind (`KEY:ROOT`); `specs.spec_kinds` calls it through this package's `synaug_nb.spec_kinds` entry point."
+    for key in EXPERIMENTS:
+        if key not in SPEC_KINDS: register_kind(_experiment_kind(key))   # 'waterbirds', 'utkface': the built-in kinds read the same files
+
+register_experiment_kinds()
 
 # %% ../nbs/14_experiments_data.ipynb #02845e1d
 @dataclass

@@ -19,9 +19,9 @@ from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkfac
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark, DEFAULT_IMBALANCE
 
 # %% auto #0
-__all__ = ['SPEC_KINDS', 'TASKS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind', 'register_kind',
-           'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize', 'resize_transform',
-           'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset', 'load_data']
+__all__ = ['SPEC_KINDS', 'TASKS', 'SPEC_KIND_PLUGINS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind',
+           'register_kind', 'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize',
+           'resize_transform', 'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset', 'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -52,9 +52,18 @@ def register_kind(kind:SpecKind) -> SpecKind:
     return kind
 
 # %% ../nbs/01e_specs.ipynb #9267f534
+SPEC_KIND_PLUGINS = 'synaug_nb.spec_kinds'   # entry-point group of packages that add spec kinds (synaug_nb's own adds the papers' experiment keys)
+_plugins = {'loaded': False}
+
 def spec_kinds() -> dict:
-    "All spec kinds, the experiment keys of `synaug_nb.experiments` included (registered by `experiment_data`)."
-    import synaug_nb.experiment_data   # registers the experiment keys as spec kinds on import (a later module: imported on first use)
+    "All spec kinds: the built-ins, those added with `register_kind`, and those of installed plugins (entry points in `SPEC_KIND_PLUGINS`)."
+    if not _plugins['loaded']:
+        _plugins['loaded'] = True
+        from importlib.metadata import entry_points
+        for ep in entry_points(group=SPEC_KIND_PLUGINS):
+            _plugins[ep.name] = ep.value
+            try: ep.load()()
+            except Exception as e: raise DataError(f"the data spec plugin {ep.name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}") from e
     return SPEC_KINDS
 
 def parse_spec(spec) -> DataSpec:
@@ -65,7 +74,9 @@ def parse_spec(spec) -> DataSpec:
         raise DataError(f"a data spec must be a string such as 'folder:PATH' or 'cifar100:ROOT'; got {spec!r}")
     kind, _, rest = spec.strip().partition(':')
     if kind not in kinds:
-        raise DataError(f"unknown data spec kind {kind!r} in {spec!r}; valid: {', '.join(k.usage for k in kinds.values())}")
+        hint = ("" if 'experiments' in _plugins else "; the papers' experiment keys (cifar100_lt, imagenet_lt, ...) come through the installed "
+                "package's entry points, and none was found: reinstall synaug_nb (pip install -e .)")
+        raise DataError(f"unknown data spec kind {kind!r} in {spec!r}; valid: {', '.join(k.usage for k in kinds.values())}{hint}")
     k, args = kinds[kind], tuple(rest.split(':')) if rest else ()
     if not k.n_args[0] <= len(args) <= k.n_args[1] or any(not a for a in args):
         raise DataError(f"data spec {spec!r} is not of the form {k.usage} ({k.help})")

@@ -3,9 +3,8 @@ import re
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent/'synaug_nb'
-# The one exception left (issue 11): specs.spec_kinds() imports experiment_data on first use so that the papers'
-# experiment keys are data spec kinds everywhere; moving that registration needs the registries of issue 11.
-ALLOWED = {('specs', 'experiment_data')}
+# No exceptions: the papers' experiment keys reach specs as a plugin (the `synaug_nb.spec_kinds` entry point in setup.py).
+ALLOWED = set()
 IMPORT = re.compile(r'^\s*from (?:\.|synaug_nb\.)(\w+) import|^\s*import synaug_nb\.(\w+)')
 
 def notebook_of():
@@ -32,3 +31,12 @@ def test_the_check_sees_an_import():
     "The pattern matches the import forms the package uses (else the test above could pass on nothing)."
     assert IMPORT.match('from .core import DataError').group(1) == 'core'
     assert IMPORT.match('    from synaug_nb.recipes import DemoConfig').group(1) == 'recipes'
+
+def test_experiment_keys_are_spec_kinds_through_the_entry_point():
+    "specs names no later module: the experiment keys arrive through the installed package's entry point, in a process that imports only specs."
+    import subprocess, sys
+    code = ("from importlib.metadata import entry_points; import sys, synaug_nb.specs as s; "
+            "eps = [e.value for e in entry_points(group=s.SPEC_KIND_PLUGINS)]; before = 'synaug_nb.experiment_data' in sys.modules; "
+            "k = s.spec_kinds(); print(eps, before, 'cifar100_lt' in k, 'nico' in k, s.parse_spec('imagenet_lt:/data').kind)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "['synaug_nb.experiment_data:register_experiment_kinds'] False True True imagenet_lt", out
