@@ -19,7 +19,7 @@ The real site is built by Quarto (`nbdev_docs`, .github/workflows/deploy.yaml); 
     python tools/build_docs.py [--out _site] [--force]
 """
 from __future__ import annotations
-import argparse, gc, html, json, os, re, shutil, sys, time
+import argparse, gc, html, importlib.util, json, os, re, shutil, sys, time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -294,6 +294,25 @@ def check_site(pages, out, nbs_rel, sidebar_nbs, module_nbs):
         if rel in ids and frag not in ids[rel]: missing.append(f'{where}: #{frag} not found in {rel} ({url})')
     return errors, missing
 
+LOOP_HOOKS = {'before_fit', 'before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch', 'after_fit',
+              'forward', 'train'}   # callback events and nn.Module overrides: called by the loop or torch, documented with their class
+
+def undocumented(out) -> list:
+    "Public symbols of `_modidx.py` (classes' methods and properties included) without an API section on their page."
+    spec = importlib.util.spec_from_file_location('_modidx', REPO/'synaug_nb'/'_modidx.py'); m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m); pages, bad = {}, []
+    for syms in m.d['syms'].values():
+        for name, (url, _) in syms.items():
+            parts = name.split('.')[1:]
+            if any(x.startswith('_') for x in parts[1:]) or (len(parts) == 3 and parts[-1] in LOOP_HOOKS): continue
+            page, _, anchor = url.partition('#')
+            if page not in pages: pages[page] = (out/page).read_text(encoding='utf-8') if (out/page).exists() else ''
+            t, label = pages[page], '.'.join(parts[1:])
+            ok = f'id="{anchor}"' in t or re.search(r'<h[1-6][^>]*>\s*' + re.escape(label) + r'\s*<', t) \
+                 or (len(parts) == 3 and f'id="{parts[-1].lower()}"' in t)   # a patched method shown under its own name
+            if not ok: bad.append(f'{name}: no API section on {page} (add a show_doc({label}) cell after its definition)')
+    return bad
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=str(REPO/'_site'), help='output folder (default: _site)')
@@ -359,6 +378,7 @@ def main(argv=None):
 
     # 3. checks
     errors, bad_anchors = check_site(pages, out, nbs_rel, sidebar_nbs, module_nbs)
+    errors += undocumented(out)
     if a.strict_anchors: errors += bad_anchors
     for w in bad_anchors if not a.strict_anchors else []: print(f'build_docs: warning: {w}')
     n_fig, n_api, n_w = (sum(getattr(p, k) for p in pages) for k in ('n_plotly', 'n_api', 'n_widgets'))
