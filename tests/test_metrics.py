@@ -124,7 +124,7 @@ def test_fid_few_samples_is_finite():
     assert isinstance(v, float) and np.isfinite(v)
 
 def test_frechet_distance_complex_and_nonfinite_sqrtm(monkeypatch):
-    import synaug_nb.metrics as M
+    import synaug_nb.fidelity as M
     sqrtm = M.linalg.sqrtm
     r = np.random.default_rng(0); a, b = r.normal(size=(50, 3)), r.normal(1, 2, size=(50, 3))
     args = (a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
