@@ -95,9 +95,10 @@ def synthesize_cmd(a) -> dict:
     from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
     from synaug_nb.train import train_judge
     from synaug_nb.synthesize import synthesize
-    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS
+    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
     check_in(a.backend, BACKENDS, '--backend')
+    if a.sampler is not None: check_in(a.sampler, SAMPLERS, '--sampler')
     if a.backend != 'pixel' and not a.model: raise DataError(f"--backend {a.backend} needs --model: its checkpoint folder (or hub id)")
     if a.strength is not None: check_number(a.strength, '--strength', 0, 1, lo_open=True)
     check_int(a.steps, '--steps'); check_number(a.guidance_scale, '--guidance-scale', 0); check_int(a.batch_size, '--batch-size')
@@ -137,9 +138,9 @@ def synthesize_cmd(a) -> dict:
     if a.backend == 'pixel' and not a.model:   # the embedded default, trained here
         m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
                                   seed=a.seed, progress=not a.quiet, device=dev)
-        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}')
+        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}', sampler=a.sampler or 'dpm')
         if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
-    else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength)
+    else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, sampler=a.sampler)
     if not a.quiet: print(plan)
     res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
                      batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts)
@@ -258,7 +259,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--strength', type=float, default=None, help='img2img (SDEdit): start each image from a real training image of its class, noised to this strength in (0, 1]')
     s.add_argument('--model', default=None, help='saved embedded generator folder, or diffusers checkpoint folder / hub id')
     s.add_argument('--prompts', default=None, help='PromptBook file (JSON or YAML): templates and per-class modifiers')
-    s.add_argument('--steps', type=int, default=25, help='DDIM steps')
+    s.add_argument('--steps', type=int, default=25, help='sampler steps')
+    s.add_argument('--sampler', default=None, help="dpm (DPM-Solver++, the embedded generator's default), unipc, ddim (the default of sd and unclip), or ddim-leading (the embedded default until 2026-12)")
     s.add_argument('--guidance-scale', type=float, default=2.0, help='classifier-free guidance scale')
     s.add_argument('--criterion', default='none', help='feedback criterion: none, loss, entropy, hardness, or any registered one (`synaug list criteria`)')
     s.add_argument('--feedback-scale', type=float, default=None, help='with --criterion: guidance strength (default 0.05)')

@@ -15,14 +15,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from diffusers import UNet2DModel, DDIMScheduler
+from fastcore.basics import patch
 from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, set_seed, to_pil, to_tensor
 from .data import ImageSet
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion', 'train_pixel_diffusion',
-           'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend',
-           'load_generator']
+__all__ = ['SAMPLERS', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion',
+           'min_snr_weight', 'train_pixel_diffusion', 'make_sampler', 'PixelGenerator', 'set_fingerprint', 'pick_real',
+           'Img2ImgGenerator', 'Backend', 'register_backend', 'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -42,6 +43,7 @@ class Generator:
     backend = 'base'
     model_id = ''
     scheduler = None
+    sampler = None                  # the name in `SAMPLERS` it samples with (None: the backend's own scheduler)
     device = torch.device('cpu')
     dtype = torch.float32
 
@@ -92,14 +94,14 @@ class Generator:
                  seeds:Sequence[int],                # one seed per image: its initial noise (and dropout mask)
                  groups:Sequence[int]|None=None,     # group index of each image (backends conditioned on groups)
                  prompts:Sequence[str]|None=None,    # text prompt of each image (text backends)
-                 steps:int=25,                       # DDIM steps
+                 steps:int=25,                       # sampler steps
                  guidance_scale:float=2.0,           # classifier-free guidance scale w (1 = none)
                  feedback:Feedback|None=None,        # feedback guidance, or None
                  eta:float=0.0,                      # DDIM eta (0: deterministic)
                  progress:bool=False,
                  init_images:torch.Tensor|None=None, # img2img: one start image per request, (B, C, H, W) in [0, 1]
                  strength:float=1.0) -> Generated:   # img2img: the share of the schedule run from the noised start image
-        "Images for `labels` from `seeds`, through the shared DDIM loop with classifier-free and optional feedback guidance."
+        "Images for `labels` from `seeds`, through the shared sampling loop (the generator's scheduler) with classifier-free and optional feedback guidance."
         labels = torch.tensor(np.array(labels, dtype=np.int64))
         if len(seeds) != len(labels): raise DataError(f"got {len(seeds)} seeds for {len(labels)} labels; give one seed per image")
         if prompts is not None and len(prompts) != len(labels): raise DataError(f"got {len(prompts)} prompts for {len(labels)} labels")
@@ -115,7 +117,8 @@ class Generator:
         init = None if init_images is None or strength >= 1 else self.encode(torch.as_tensor(init_images, dtype=torch.float32).to(self.device))   # 1: from pure noise
         x = self.start_latent(seeds, timesteps, init)
         y = labels.to(self.device); crit_steps = []
-        step_kw = {'eta': eta} if 'eta' in sch.step.__code__.co_varnames else {}   # DDPM's step takes no eta
+        step_kw = {'eta': eta} if 'eta' in sch.step.__code__.co_varnames else {}   # DDPM's and the multistep solvers' step take no eta
+        if eta and not step_kw: raise DataError(f"eta={eta} is DDIM's noise level; the {type(sch).__name__} sampler has none: use_sampler('ddim') first, or leave eta at 0")
         for i, t in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
             fb_on = feedback is not None and feedback.active(i)
             if fb_on and feedback.through_model:
@@ -257,6 +260,12 @@ def _drop(model:PixelDiffusion, lab, p:float, g:torch.Generator):
 def _target(pt:str, x0, noise, a):
     return noise if pt == 'epsilon' else x0 if pt == 'sample' else a.sqrt() * noise - (1 - a).sqrt() * x0
 
+def min_snr_weight(abar:torch.Tensor, gamma:float, prediction_type:str) -> torch.Tensor:
+    "Min-SNR-γ loss weight of each timestep from its ᾱ: the target's loss, written as an x0 loss times the target's own SNR factor, has that factor clipped at γ."
+    snr = abar / (1 - abar).clamp_min(1e-12)
+    clipped = snr.clamp(max=gamma)
+    return {'epsilon': clipped / snr.clamp_min(1e-12), 'v_prediction': clipped / (snr + 1), 'sample': clipped}[prediction_type]
+
 # %% ../nbs/04_generators.ipynb #56825d49
 def train_pixel_diffusion(ds:ImageSet,                      # real, balanced images held out from the classifier's training set
                           model:PixelDiffusion|None=None,   # a model to go on training (default: a new one)
@@ -267,6 +276,7 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
                           prediction_type:str|None=None,    # 'epsilon', 'v_prediction' or 'sample' (default: 'v_prediction'; a `model` keeps its own)
                           cell_embed:str='sum',             # cond='cell': 'sum' (class + group vectors) or 'joint' (one vector per cell)
                           p_drop:float=0.1,                 # 'sum': share of class labels, and independently of group labels, also set to null
+                          snr_gamma:float|None=None,        # min-SNR loss weighting (Hang et al. 2023): each timestep's loss weighted by min(SNR, γ), 5 in the paper; None: plain MSE
                           seed:int=0, progress:bool=True, device=None) -> PixelDiffusion:
     "Train the embedded pixel-space diffusion model on `ds`; returns the EMA model."
     from diffusers.training_utils import EMAModel
@@ -277,6 +287,7 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
     if empty: raise DataError(f"the generator's training set has no images of classes {empty}")
     for p, what in ((p_uncond, 'p_uncond'), (p_drop, 'p_drop')):
         if not 0 <= p < 1: raise DataError(f"{what} must be in [0, 1); got {p}")
+    if snr_gamma is not None: check_number(snr_gamma, 'snr_gamma', 0, lo_open=True)
     device = torch.device(device) if device else default_device()
     native = ds.images[0].shape
     if model is None:
@@ -301,26 +312,52 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
         if model.embed == 'sum': lab = _drop(model, lab, p_drop, g)
         noise = torch.randn(x0.shape, generator=g).to(device); t = torch.randint(0, T, (batch_size,), generator=g).to(device)
         a = acp[t].view(-1, 1, 1, 1)
-        loss = F.mse_loss(unet(a.sqrt() * x0 + (1 - a).sqrt() * noise, t, class_labels=lab.to(device)).sample, _target(pt, x0, noise, a))
+        err = (unet(a.sqrt() * x0 + (1 - a).sqrt() * noise, t, class_labels=lab.to(device)).sample - _target(pt, x0, noise, a)).pow(2)
+        loss = err.mean() if snr_gamma is None else (err.flatten(1).mean(1) * min_snr_weight(acp[t], snr_gamma, pt)).mean()
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step(); sched.step(); ema.step(unet.parameters())
         if s % 20 == 0: bar.set_postfix(loss=f'{loss.item():.4f}')
     ema.copy_to(unet.parameters()); unet.eval()
     return model
 
+# %% ../nbs/04_generators.ipynb #55b51a01
+SAMPLERS = {   # name -> (diffusers scheduler, settings); each runs on the model's own noise schedule
+    'dpm': ('DPMSolverMultistepScheduler', dict(timestep_spacing='trailing')),          # DPM-Solver++ (2M): the embedded generator's default
+    'unipc': ('UniPCMultistepScheduler', dict(timestep_spacing='trailing')),
+    'ddim': ('DDIMScheduler', dict(timestep_spacing='trailing', clip_sample=False)),
+    'ddim-leading': ('DDIMScheduler', dict(timestep_spacing='leading', clip_sample=True, set_alpha_to_one=True)),   # the embedded default before the sweep
+}
+_SCHEDULE_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule', 'trained_betas', 'prediction_type', 'steps_offset')
+
+def make_sampler(name:str, config):
+    "The scheduler `name` of `SAMPLERS` on the noise schedule (betas, training timesteps, prediction type) of `config`, a scheduler's config."
+    check_in(name, SAMPLERS, 'sampler')
+    import diffusers
+    cls, settings = SAMPLERS[name]
+    return getattr(diffusers, cls).from_config({k: v for k, v in dict(config).items() if k in _SCHEDULE_KEYS}, **settings)
+
+@patch
+def use_sampler(self:Generator, name:str) -> Generator:
+    "Sample with `SAMPLERS[name]` from now on (on this generator's noise schedule); returns the generator."
+    if self.scheduler is None: raise DataError(f"the {self.backend} backend has no scheduler to replace")
+    self.scheduler, self.sampler = make_sampler(name, self.scheduler.config), name
+    return self
+
 # %% ../nbs/04_generators.ipynb #aefc297a
 class PixelGenerator(Generator):
     "The embedded default backend: a `PixelDiffusion` model, conditioned on class (and group)."
     backend = 'pixel'
-    def __init__(self, model:PixelDiffusion, device=None, model_id:str='embedded'):
+    def __init__(self, model:PixelDiffusion, device=None, model_id:str='embedded',
+                 sampler:str|None='dpm'):   # a name of `SAMPLERS`, or None: the DDIM scheduler saved with the model
         self.model, self.device = model, torch.device(device) if device else default_device()
         # channels-last weights and activations: UNet calls about 1.3x faster on a 2-core CPU (oneDNN); the usual layout on GPUs too
         self.model.unet.to(self.device, memory_format=torch.channels_last).eval(); self.scheduler, self.model_id = model.scheduler, model_id
+        if sampler is not None: self.use_sampler(sampler)
 
     @classmethod
-    def from_pretrained(cls, folder, device=None) -> PixelGenerator:
+    def from_pretrained(cls, folder, device=None, sampler:str|None='dpm') -> PixelGenerator:
         "Load a saved `PixelDiffusion` folder."
-        return cls(PixelDiffusion.from_pretrained(folder), device, model_id=str(folder))
+        return cls(PixelDiffusion.from_pretrained(folder), device, model_id=str(folder), sampler=sampler)
 
     def _prepare(self, labels, groups, prompts, seeds, guidance_scale):
         lab = self.model.label(labels, groups).to(self.device)
@@ -426,15 +463,17 @@ def _resolve(load):
     return obj
 
 def load_generator(backend:str, model, device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
-                   strength:float|None=None):
-    "The generator of the registered `backend` from the checkpoint `model` (with the settings it reads); `strength` wraps it in `Img2ImgGenerator` on `real`."
+                   strength:float|None=None, sampler:str|None=None):
+    "The generator of the registered `backend` from the checkpoint `model` (with the settings it reads); `sampler` swaps in one of `SAMPLERS` (default: the backend's own); `strength` wraps it in `Img2ImgGenerator` on `real`."
     check_in(backend, BACKENDS, 'backend'); b = BACKENDS[backend]
     if not model: raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--model)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
     if ('real' in b.uses or strength is not None) and real is None:
         raise DataError(f"backend {backend!r}{' with img2img strength' if strength is not None else ''} starts from real images: pass real= (the real training set)")
     if strength is not None: check_fraction(strength, 'img2img strength')
+    if sampler is not None: check_in(sampler, SAMPLERS, 'sampler')
     given = {'real': real, 'resolution': resolution, 'dropout': dropout}
     gen = _resolve(b.load)(model, device=device, **{k: given[k] for k in b.uses if given[k] is not None})
+    if sampler is not None: gen.use_sampler(sampler)
     return gen if strength is None else Img2ImgGenerator(gen, real, strength)
 
 register_backend('pixel', lambda model, device=None: PixelGenerator.from_pretrained(model, device=device),

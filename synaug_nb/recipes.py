@@ -18,7 +18,7 @@ from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
-from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS
+from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS
 from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
@@ -60,7 +60,8 @@ class DemoConfig:
     gen_batch_size: int = 64
     gen_widths: tuple = (16, 32, 64)
     # synthesis
-    ddim_steps: int = 10
+    ddim_steps: int = 10                # sampler steps
+    sampler: str|None = None            # one of `generators.SAMPLERS`; None: the backend's default (DPM-Solver++ for the embedded generator, DDIM for sd / unclip)
     guidance_scale: float = 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
@@ -93,6 +94,7 @@ class DemoConfig:
         if self.resolution is not None: check_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         check_fraction(self.img2img_strength, 'img2img_strength')
+        if self.sampler is not None: check_in(self.sampler, SAMPLERS, 'sampler')
         check_in(self.embed, ('umap', 'pca'), 'embed')
         if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
@@ -119,7 +121,7 @@ class DemoConfig:
 
     @classmethod
     def quick(cls, **kw) -> DemoConfig:
-        "A minutes-long smoke run: few generator and classifier steps, 4 DDIM steps, a PCA map."
+        "A minutes-long smoke run: few generator and classifier steps, 4 sampler steps, a PCA map."
         s = parse_spec(kw.get('dataset', DemoConfig.dataset))
         fmnist = s.kind == 'fashion-mnist' or (s.kind == 'auto' and resolve_auto(*s.args).startswith('fashion-mnist'))
         q = dict(gen_steps=60, gen_batch_size=32, ddim_steps=4, train_steps=60, ft_steps=10, retrain_steps=20, embed='pca',
@@ -151,17 +153,17 @@ def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
     "The generator of `cfg`: a diffusers checkpoint (sd / unclip), a saved embedded one, or the embedded one of this benchmark (loaded from `out/generator` when trained with these settings, else trained and saved there)."
     if cfg.backend != 'pixel' or cfg.generator_model:   # a registered backend from its checkpoint
         return load_generator(cfg.backend, cfg.generator_model, device='cpu' if cfg.backend == 'pixel' else None, real=bench.train,
-                              resolution=cfg.resolution, dropout=cfg.embed_dropout)
+                              resolution=cfg.resolution, dropout=cfg.embed_dropout, sampler=cfg.sampler)
     folder, key = Path(out)/'generator', _gen_key(cfg)
     cond = 'class' if cfg.task == 'longtail' else 'cell'
     mid = 'embedded:' + '-'.join(f'{v}' for v in key.values()).replace(' ', '')
     kf = folder/'demo.json'
     if kf.is_file() and json.loads(kf.read_text()) == key:
-        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid)
+        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid, sampler=cfg.sampler or 'dpm')
     m = train_pixel_diffusion(bench.holdout, steps=cfg.gen_steps, batch_size=cfg.gen_batch_size, cond=cond, widths=cfg.gen_widths,
                               seed=cfg.seed, progress=progress, device='cpu')
     m.save_pretrained(folder); atomic_write(kf, json.dumps(key))
-    return PixelGenerator(m, device='cpu', model_id=mid)
+    return PixelGenerator(m, device='cpu', model_id=mid, sampler=cfg.sampler or 'dpm')
 
 # %% ../nbs/12_recipes.ipynb #29ff7885
 def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
@@ -262,7 +264,7 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         gen = generator()
         if key == 'plain':
             s = demo_synthetic(plan, gen, cfg, out, progress=progress, like=tr)
-            clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} DDIM steps, guidance {cfg.guidance_scale:g})")
+            clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} {gen.sampler or 'scheduler'} steps, guidance {cfg.guidance_scale:g})")
         elif key == 'filtered':
             s = demo_synthetic(plan, gen, cfg, out, like=tr, progress=progress, filter_judge=judge())
             fs = filter_summary(out/'synthetic'/'filtered'); info['filter'] = {'dropped': {k: int(v) for k, v in fs.drop(columns='kept').sum().items()},

@@ -78,8 +78,10 @@ def _claim_folder(out:Path, settings:dict):
             raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
         if diff:
             what = "another plan's manifest" if 'plan_fingerprint' in diff else 'the manifest of a run with other settings'
+            hint = (" (its images were sampled with another scheduler: resume with the sampler that made them, --sampler or Generator.use_sampler; "
+                    "the embedded generator's default was 'ddim-leading' until 2026-12)") if {'scheduler', 'scheduler_config'} & set(diff) else ''
             raise DataError(f"output folder '{out}' holds {what} (differs in {diff}; plan {old.get('plan_fingerprint')} vs "
-                            f"{settings['plan_fingerprint']}); choose another folder or delete it")
+                            f"{settings['plan_fingerprint']}){hint}; choose another folder or delete it")
     else:
         if out.exists() and any(p.name.startswith('manifest-') for p in out.iterdir()):
             raise DataError(f"output folder '{out}' holds manifests but no run.json; it is not a synaug output folder to resume")

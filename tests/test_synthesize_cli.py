@@ -190,3 +190,21 @@ def test_list_names_every_registry_entry():
     assert r.returncode == 0, r.stderr
     for name in ('synaug_img2img', 'fg_rounds', 'oracle', 'hardness', 'unclip'): assert f'  {name} ' in r.stdout, name
     assert synaug('list', 'planets').returncode == 2     # argparse: invalid choice
+
+def test_sampler_is_recorded_and_a_resume_with_another_is_refused(generator, tmp_path):
+    out = tmp_path/'ddim'
+    r = synaug(*run_args(generator, out), '--sampler', 'ddim')
+    assert r.returncode == 0, r.stderr
+    rj = json.loads((out/'run.json').read_text())
+    assert 'scheduler' not in rj and rj['scheduler_config']['timestep_spacing'] == 'trailing' and rj['scheduler_config']['clip_sample'] is False
+    before = files(out)
+    r = synaug(*run_args(generator, out))                      # the default sampler, DPM-Solver++, on DDIM's images
+    assert r.returncode == 1 and "differs in ['scheduler', 'scheduler_config']" in r.stderr and '--sampler' in r.stderr, r.stderr
+    assert files(out) == before
+    r = synaug(*run_args(generator, out), '--sampler', 'ddim')  # the same sampler: the finished folder resumes, nothing to make
+    assert r.returncode == 0, r.stderr
+    assert files(out) == before
+    dpm = tmp_path/'dpm'
+    assert synaug(*run_args(generator, dpm)).returncode == 0
+    assert json.loads((dpm/'run.json').read_text())['scheduler'] == 'DPMSolverMultistepScheduler'
+    assert files(dpm).keys() == before.keys() and files(dpm) != before   # same plan and seeds, another sampler's images
