@@ -206,11 +206,5 @@ def train_method(name:str, bench, cfg, synthetic:dict|None=None, cache:dict|None
     "The classifier of method `name`; `synthetic` maps 'plain', 'filtered' and 'fg_<criterion>' to synthetic sets (or `provide(key)` makes them), `cache` shares networks (`ce`, Mixup, the rounds' result) between rows."
     m = get_method(name, cfg.task)
     cache = {} if cache is None else cache
-    given = {**(synthetic or {})}
-    def prov(k):
-        if k in given: return given[k]
-        if provide is None: raise DataError(f"method {name!r} needs the {k!r} synthetic set; pass synthetic={{'{k}': ...}}")
-        return provide(k)
-    if given: cache['artifacts'] = {**cache.get('artifacts', {}), **given}
-    ctx = MethodContext(bench, cfg, prov if (given or provide) else None, cache, progress, name)
-    return ctx.method(m.name)
+    if synthetic: cache['artifacts'] = {**cache.get('artifacts', {}), **synthetic}   # given sets come first; `provide` makes the others
+    return MethodContext(bench, cfg, provide, cache, progress, name).method(m.name)
