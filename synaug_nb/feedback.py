@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, check_int, head_of, FeatureHook
+from .core import DataError, check_in, check_int, check_number, head_of, FeatureHook
 
 # %% auto #0
 __all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'Criterion', 'register_criterion', 'needs_stats',
@@ -158,12 +158,14 @@ class Feedback:
     grad_norm: str = 'rms'                 # 'rms' (unit RMS gradient per sample) or 'none'
     through_model: bool = False            # backpropagate through the denoiser too (exact, much slower)
     warn_above: float = 0.2
+    min_alpha_bar: float = 0.02            # steps with a smaller ᾱ are not guided: x̂0 is a guess from noise there, and an ε shift moves it √(1−ᾱ)/√ᾱ times as far
 
     def __post_init__(self):
         if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale) or self.scale < 0:
             raise DataError(f"feedback scale must be a finite number >= 0; got {self.scale!r}")
         check_int(self.every, 'every')
         check_in(self.grad_norm, ('rms', 'none'), 'grad_norm')
+        check_number(self.min_alpha_bar, 'min_alpha_bar', 0, 1)
         if not isinstance(self.classifier, ClassifierView): self.classifier = ClassifierView(self.classifier)
         self.fn = make_criterion(self.criterion, self.stats)
         for p in self.classifier.parameters(): p.requires_grad_(False)
@@ -176,7 +178,9 @@ class Feedback:
         s = getattr(self.fn, 'spec', None)
         return 'custom' if s is None else '+'.join(k if w == 1 else f'{w:g}*{k}' for k, w in s.items())
 
-    def active(self, i:int) -> bool: return self.scale > 0 and i % self.every == 0
+    def active(self, i:int, abar:float|None=None) -> bool:
+        "Whether step `i` (whose ᾱ is `abar`, when known) is guided."
+        return self.scale > 0 and i % self.every == 0 and (abar is None or abar >= self.min_alpha_bar)
 
     def score(self, images, labels) -> torch.Tensor:
         "Criterion of each [0,1] image batch for its intended labels."

@@ -120,7 +120,7 @@ class Generator:
         step_kw = {'eta': eta} if 'eta' in sch.step.__code__.co_varnames else {}   # DDPM's and the multistep solvers' step take no eta
         if eta and not step_kw: raise DataError(f"eta={eta} is DDIM's noise level; the {type(sch).__name__} sampler has none: use_sampler('ddim') first, or leave eta at 0")
         for i, t in enumerate(tqdm(timesteps, disable=not progress, leave=False)):
-            fb_on = feedback is not None and feedback.active(i)
+            fb_on = feedback is not None and feedback.active(i, float(sch.alphas_cumprod[int(t)]) if hasattr(sch, 'alphas_cumprod') else None)
             if fb_on and feedback.through_model:
                 with torch.enable_grad():
                     xg = x.detach().requires_grad_(True)

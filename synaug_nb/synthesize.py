@@ -51,6 +51,7 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
             'steps': int(steps), 'guidance_scale': float(guidance_scale), 'batch_size': int(batch_size), 'world_size': int(world_size),
             'criterion': None if feedback is None else feedback.name, 'feedback_scale': None if feedback is None else feedback.scale,
             'feedback_every': None if feedback is None else feedback.every,
+            **({} if feedback is None else {'feedback_min_alpha_bar': feedback.min_alpha_bar}),
             'prompts': None if prompts is None else prompts.to_dict() if hasattr(prompts, 'to_dict') else str(prompts)}
     sch = type(generator.scheduler).__name__ if generator.scheduler is not None else None
     if sch not in (None, 'DDIMScheduler'): s['scheduler'] = sch          # DDIM, the default, is left out: older folders still resume
@@ -61,7 +62,7 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
         s['scheduler_config'] = json.loads(json.dumps({k: v for k, v in dict(generator.scheduler.config).items() if not k.startswith('_')}, default=str))
     return s
 
-_RECORDED_LATER = ('generator_settings', 'scheduler_config')   # folders written before these were recorded resume, and get them
+_RECORDED_LATER = ('generator_settings', 'scheduler_config', 'feedback_min_alpha_bar')   # folders written before these were recorded resume, and get them
 
 def _claim_folder(out:Path, settings:dict):
     "Write run.json, or check that the folder's run.json is this run's; raise (writing nothing) otherwise."
