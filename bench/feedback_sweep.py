@@ -10,7 +10,7 @@ recipe (50/50 real/synthetic batches, balanced softmax; `methods` 'ldm') once pe
 balanced test set. Also measured per set, to show whether the guidance changed the images at all: the judge's mean
 entropy, loss and accuracy on them and the mean absolute pixel change from the unguided image of the same seed.
 Writes OUT/sweep.json and prints a table (mean ± std over training seeds)."""
-import argparse, json, time
+import argparse, json, shutil, time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
@@ -19,7 +19,8 @@ import torch.nn.functional as F
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--demo', required=True, help='a finished synaug demo folder (its generator and synthetic/plain are reused)')
-    ap.add_argument('--settings', nargs='+', default=['entropy:0.3:2', 'entropy:1:2', 'entropy:3:2', 'entropy:1:1', 'loss:1:2', 'hardness:1:2'])
+    ap.add_argument('--settings', nargs='+', default=['entropy:0.05:2', 'entropy:0.1:2', 'entropy:0.2:2', 'entropy:0.5:2', 'entropy:0.1:1', 'loss:0.2:2', 'hardness:0.2:2'],
+                    help='CRITERION:SCALE:EVERY (the demo default is entropy:0.1:2; above 0.2 Feedback warns that samples turn into textures)')
     ap.add_argument('--train-seeds', type=int, nargs='+', default=[0, 1])
     ap.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help='DemoConfig settings that differ from the demo run\'s results.json config')
     ap.add_argument('--out', default='runs/fsweep')
@@ -43,8 +44,11 @@ def main(argv=None):
     for s in a.settings:
         crit, scale, every = s.split(':'); scale, every = float(scale), int(every)
         c2 = replace(cfg, feedback_scale=scale, feedback_every=every)
+        folder, mine = out/s.replace(':', '-')/'synthetic'/f'fg_{crit}', demo/'synthetic'/f'fg_{crit}'
+        if not folder.exists() and (mine/'run.json').is_file():   # the demo's own guided set, when it was made with these settings
+            rj = json.loads((mine/'run.json').read_text())
+            if (rj.get('feedback_scale'), rj.get('feedback_every')) == (scale, every): shutil.copytree(mine, folder)
         t = time.time(); syn = demo_synthetic(plan, gen, c2, out/s.replace(':', '-'), judge=judge, like=tr, criterion=crit)
-        folder = out/s.replace(':', '-')/'synthetic'/f'fg_{crit}'
         sets[f'{crit}, scale {scale:g}, every {every}'] = (syn, read_manifest(folder), round(time.time() - t, 1))
         print(f"{s}: {len(syn)} guided images in {time.time() - t:.0f} s", flush=True)
     plain = sets['ldm (unguided)'][0]; plain_x = plain.images.tensor().numpy(); plain_seed = sets['ldm (unguided)'][1].seed.to_numpy()
