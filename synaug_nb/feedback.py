@@ -158,7 +158,7 @@ class Feedback:
     grad_norm: str = 'rms'                 # 'rms' (unit RMS gradient per sample) or 'none'
     through_model: bool = False            # backpropagate through the denoiser too (exact, much slower)
     warn_above: float = 0.2
-    min_alpha_bar: float = 0.02            # steps with a smaller ᾱ are not guided: x̂0 is a guess from noise there, and an ε shift moves it √(1−ᾱ)/√ᾱ times as far
+    min_alpha_bar: float = 1e-3            # steps with a smaller ᾱ are not guided: x̂0 is a guess from noise there, and an ε shift moves it √(1−ᾱ)/√ᾱ times as far
 
     def __post_init__(self):
         if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale) or self.scale < 0:

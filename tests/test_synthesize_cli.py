@@ -112,7 +112,7 @@ def test_feedback_run_records_criterion(generator, tmp_path):
     import pandas as pd
     m = pd.concat([pd.read_csv(f) for f in out.glob('manifest-*.csv')])
     assert (m.criterion == 'entropy').all() and m.criterion_value.notna().all() and (m.feedback_scale == 0.05).all()
-    assert json.loads((out/'run.json').read_text())['feedback_min_alpha_bar'] == 0.02   # it decides which steps are guided
+    assert json.loads((out/'run.json').read_text())['feedback_min_alpha_bar'] == 0.001   # it decides which steps are guided
 
 def test_accelerate_launch_shards_without_overlap(generator, tmp_path):
     "Two processes under `accelerate launch` (torchrun on the CPU) split the plan; the merged set is the plan, once."
