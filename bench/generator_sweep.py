@@ -47,7 +47,7 @@ SAMPLE = {  # name -> (scheduler class name in diffusers, steps, guidance scale,
 }
 
 def sample(gen, classes:int, per_class:int, sampler:str, steps:int, guidance:float, over:dict|None=None, batch:int=100):
-    "`per_class` images of each class from seeds 0.., with `sampler` swapped in for this call; returns (uint8 images, labels, seconds)."
+    "`per_class` images of each class from seeds 10,000.., with `sampler` swapped in for this call; returns (uint8 images, labels, seconds)."
     import diffusers
     keep = gen.scheduler
     gen.scheduler = getattr(diffusers, sampler).from_config(keep.config, **(over or {}))
