@@ -95,7 +95,7 @@ def synthesize_cmd(a) -> dict:
     from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
     from synaug_nb.train import train_judge
     from synaug_nb.synthesize import synthesize
-    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS
+    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
     check_in(a.backend, BACKENDS, '--backend')
     if a.sampler is not None: check_in(a.sampler, SAMPLERS, '--sampler')
@@ -138,7 +138,7 @@ def synthesize_cmd(a) -> dict:
     if a.backend == 'pixel' and not a.model:   # the embedded default, trained here
         m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
                                   seed=a.seed, progress=not a.quiet, device=dev)
-        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}', sampler=a.sampler or 'dpm')
+        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}', sampler=a.sampler or DEFAULT_SAMPLER)
         if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
     else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, sampler=a.sampler)
     if not a.quiet: print(plan)

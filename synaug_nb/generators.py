@@ -21,9 +21,9 @@ from .data import ImageSet
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding', 'PixelDiffusion',
-           'min_snr_weight', 'train_pixel_diffusion', 'make_sampler', 'PixelGenerator', 'set_fingerprint', 'pick_real',
-           'Img2ImgGenerator', 'Backend', 'register_backend', 'load_generator']
+__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding',
+           'PixelDiffusion', 'min_snr_weight', 'train_pixel_diffusion', 'make_sampler', 'PixelGenerator',
+           'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend', 'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -327,6 +327,7 @@ SAMPLERS = {   # name -> (diffusers scheduler, settings); each runs on the model
     'ddim': ('DDIMScheduler', dict(timestep_spacing='trailing', clip_sample=False)),
     'ddim-leading': ('DDIMScheduler', dict(timestep_spacing='leading', clip_sample=True, set_alpha_to_one=True)),   # the embedded default before the sweep
 }
+DEFAULT_SAMPLER = 'dpm'   # the embedded generator's
 _SCHEDULE_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule', 'trained_betas', 'prediction_type', 'steps_offset')
 
 def make_sampler(name:str, config):
@@ -348,14 +349,14 @@ class PixelGenerator(Generator):
     "The embedded default backend: a `PixelDiffusion` model, conditioned on class (and group)."
     backend = 'pixel'
     def __init__(self, model:PixelDiffusion, device=None, model_id:str='embedded',
-                 sampler:str|None='dpm'):   # a name of `SAMPLERS`, or None: the DDIM scheduler saved with the model
+                 sampler:str|None=DEFAULT_SAMPLER):   # a name of `SAMPLERS`, or None: the DDIM scheduler saved with the model
         self.model, self.device = model, torch.device(device) if device else default_device()
         # channels-last weights and activations: UNet calls about 1.3x faster on a 2-core CPU (oneDNN); the usual layout on GPUs too
         self.model.unet.to(self.device, memory_format=torch.channels_last).eval(); self.scheduler, self.model_id = model.scheduler, model_id
         if sampler is not None: self.use_sampler(sampler)
 
     @classmethod
-    def from_pretrained(cls, folder, device=None, sampler:str|None='dpm') -> PixelGenerator:
+    def from_pretrained(cls, folder, device=None, sampler:str|None=DEFAULT_SAMPLER) -> PixelGenerator:
         "Load a saved `PixelDiffusion` folder."
         return cls(PixelDiffusion.from_pretrained(folder), device, model_id=str(folder), sampler=sampler)
 

@@ -18,7 +18,7 @@ from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
-from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS
+from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
 from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
@@ -159,11 +159,11 @@ def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
     mid = 'embedded:' + '-'.join(f'{v}' for v in key.values()).replace(' ', '')
     kf = folder/'demo.json'
     if kf.is_file() and json.loads(kf.read_text()) == key:
-        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid, sampler=cfg.sampler or 'dpm')
+        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid, sampler=cfg.sampler or DEFAULT_SAMPLER)
     m = train_pixel_diffusion(bench.holdout, steps=cfg.gen_steps, batch_size=cfg.gen_batch_size, cond=cond, widths=cfg.gen_widths,
                               seed=cfg.seed, progress=progress, device='cpu')
     m.save_pretrained(folder); atomic_write(kf, json.dumps(key))
-    return PixelGenerator(m, device='cpu', model_id=mid, sampler=cfg.sampler or 'dpm')
+    return PixelGenerator(m, device='cpu', model_id=mid, sampler=cfg.sampler or DEFAULT_SAMPLER)
 
 # %% ../nbs/12_recipes.ipynb #29ff7885
 def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
