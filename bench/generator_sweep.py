@@ -86,7 +86,8 @@ def main(argv=None):
     from synaug_nb.recipes import DemoConfig, demo_benchmark
     from synaug_nb.methods import train_method
     from synaug_nb.imbalance import balanced_split
-    from synaug_nb.generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion
+    from synaug_nb.generators import PixelGenerator
+    from synaug_nb.pixel_diffusion import PixelDiffusion, train_pixel_diffusion
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     cfg = DemoConfig(seed=a.seed); bench = demo_benchmark(cfg)
     t0 = time.time(); oracle = train_method('oracle', bench, cfg).eval()

@@ -12,7 +12,8 @@ Grids go to /tmp/pred_TAG_TYPE.png.
 import sys, time
 import numpy as np, torch
 from synaug_nb.specs import load_data
-from synaug_nb.generators import train_pixel_diffusion, PixelGenerator
+from synaug_nb.generators import PixelGenerator
+from synaug_nb.pixel_diffusion import train_pixel_diffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.train import Learner
 from synaug_nb.core import set_seed

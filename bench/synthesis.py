@@ -48,7 +48,8 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1)); torch.manual_seed(0)
     from synaug_nb.loaders import load_digits
     from synaug_nb.imbalance import balanced_split
-    from synaug_nb.generators import train_pixel_diffusion, PixelGenerator
+    from synaug_nb.generators import PixelGenerator
+    from synaug_nb.pixel_diffusion import train_pixel_diffusion
     from synaug_nb.feedback import Feedback
     from synaug_nb.train import train_judge
     from synaug_nb.tiny import tiny_sd_pipeline, tiny_unclip_pipeline

@@ -80,7 +80,7 @@ def _bench(a):
 
 def train_generator_cmd(a) -> dict:
     "Train the embedded generator on the benchmark's hold-out and save it to `a.out`."
-    from synaug_nb.generators import train_pixel_diffusion
+    from synaug_nb.pixel_diffusion import train_pixel_diffusion
     b = _bench(a)
     m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
                               seed=a.seed, progress=not a.quiet, device='cpu' if a.cpu else None)
@@ -95,7 +95,8 @@ def synthesize_cmd(a) -> dict:
     from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
     from synaug_nb.train import train_judge
     from synaug_nb.synthesize import synthesize
-    from synaug_nb.generators import PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+    from synaug_nb.generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+    from synaug_nb.pixel_diffusion import train_pixel_diffusion
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
     check_in(a.backend, BACKENDS, '--backend')
     if a.sampler is not None: check_in(a.sampler, SAMPLERS, '--sampler')

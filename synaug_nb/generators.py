@@ -4,26 +4,24 @@
 
 # %% ../nbs/04_generators.ipynb #eb9ad9aa
 from __future__ import annotations
-import hashlib, json, math, os, time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Sequence
+import hashlib, time
+from dataclasses import dataclass
+from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from diffusers import UNet2DModel, DDIMScheduler
 from fastcore.basics import patch
-from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, set_seed, to_pil, to_tensor
+from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, to_pil, to_tensor
 from .data import ImageSet
+from .pixel_diffusion import PixelDiffusion
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'SumEmbedding',
-           'PixelDiffusion', 'min_snr_weight', 'train_pixel_diffusion', 'make_sampler', 'PixelGenerator',
-           'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend', 'load_generator']
+__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'make_sampler',
+           'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend',
+           'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -142,183 +140,6 @@ class Generator:
         for k, v in cond.get('meta', {}).items(): meta[k] = v
         meta.attrs['seconds'] = time.time() - t0
         return Generated(images, meta)
-
-# %% ../nbs/04_generators.ipynb #c5e1a001
-class SumEmbedding(nn.Module):
-    "A class × group label's conditioning vector: its class's vector plus its group's (each table ends with a null row)."
-    def __init__(self, n_classes:int, n_groups:int, dim:int):
-        super().__init__()
-        self.n_classes, self.n_groups = n_classes, n_groups
-        self.class_embed, self.group_embed = nn.Embedding(n_classes + 1, dim), nn.Embedding(n_groups + 1, dim)
-
-    def encode(self, cls_idx, groups) -> torch.Tensor:
-        "One integer per image, `class × (n_groups + 1) + group`; class `n_classes` / group `n_groups` mean null."
-        return torch.as_tensor(cls_idx, dtype=torch.long) * (self.n_groups + 1) + torch.as_tensor(groups, dtype=torch.long)
-
-    def split(self, lab) -> tuple: return lab.div(self.n_groups + 1, rounding_mode='floor'), lab.remainder(self.n_groups + 1)
-    def forward(self, lab): c, g = self.split(lab); return self.class_embed(c) + self.group_embed(g)
-
-def _load_unet(folder:Path, cfg:dict) -> UNet2DModel:
-    "The UNet saved in `folder/unet`; a summed embedding is rebuilt, then loaded from the same safetensors file."
-    if cfg['embed'] != 'sum': return UNet2DModel.from_pretrained(folder/'unet')
-    from safetensors.torch import load_file
-    from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
-    unet = UNet2DModel.from_config(UNet2DModel.load_config(folder/'unet'))
-    unet.class_embedding = SumEmbedding(len(cfg['classes']), len(cfg['group_names']), unet.time_embedding.linear_2.out_features)
-    unet.load_state_dict(load_file(folder/'unet'/SAFETENSORS_WEIGHTS_NAME))   # strict: every tensor, the two tables included
-    return unet.eval()
-
-# %% ../nbs/04_generators.ipynb #a41f7a00
-_EMBEDS = ('class', 'joint', 'sum')
-_PREDICTIONS = ('epsilon', 'v_prediction', 'sample')
-
-@dataclass
-class PixelDiffusion:
-    "A class- (or class × group-) conditional pixel-space diffusion model: UNet2DModel + DDIM scheduler + label meaning."
-    unet: UNet2DModel
-    scheduler: DDIMScheduler
-    classes: list
-    group_names: list|None = None
-    channels: int = 1
-    size: int = 28
-    embed: str|None = None   # 'class', 'sum' (class + group vectors) or 'joint' (one vector per cell); None: read from the UNet
-
-    def __post_init__(self):
-        if self.embed is None: self.embed = 'sum' if isinstance(self.unet.class_embedding, SumEmbedding) else 'joint' if self.group_names else 'class'
-        check_in(self.embed, _EMBEDS, 'embed')
-        if (self.embed == 'class') != (not self.group_names): raise DataError(f"embed={self.embed!r} does not fit group_names={self.group_names}")
-
-    @property
-    def n_labels(self) -> int:
-        C, G = len(self.classes), len(self.group_names or ())
-        return {'class': C, 'joint': C * G, 'sum': (C + 1) * (G + 1) - 1}[self.embed]
-    @property
-    def null_label(self) -> int: return self.n_labels   # 'sum': null class and null group
-
-    @classmethod
-    def build(cls, classes, group_names=None, size:int=28, channels:int=1, widths=(16, 32, 64), layers_per_block:int=1,
-              num_train_timesteps:int=1000, seed:int=0,
-              embed:str='sum',                   # with group_names: 'sum' or 'joint'
-              prediction_type:str='epsilon') -> PixelDiffusion:   # what the UNet predicts: 'epsilon', 'v_prediction' or 'sample'
-        "A new, randomly initialised model for `size`×`size` images with `channels` channels."
-        if size % 2 ** (len(widths) - 1): raise DataError(f"size {size} must be divisible by {2 ** (len(widths) - 1)} for {len(widths)} UNet levels")
-        check_in(embed, ('sum', 'joint'), 'embed'); check_in(prediction_type, _PREDICTIONS, 'prediction_type')
-        torch.manual_seed(seed)
-        kw = dict(sample_size=size, in_channels=channels, out_channels=channels, block_out_channels=tuple(widths), layers_per_block=layers_per_block,
-                  down_block_types=('DownBlock2D',) * len(widths), up_block_types=('UpBlock2D',) * len(widths), norm_num_groups=min(8, widths[0]))
-        if group_names and embed == 'sum':
-            unet = UNet2DModel(class_embed_type='identity', **kw)   # the UNet adds whatever vector its class_embedding returns
-            unet.class_embedding = SumEmbedding(len(classes), len(group_names), unet.time_embedding.linear_2.out_features)
-        else:
-            unet = UNet2DModel(num_class_embeds=len(classes) * (len(group_names) if group_names else 1) + 1, **kw)
-        sch = DDIMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule='squaredcos_cap_v2', clip_sample=True,
-                            prediction_type=prediction_type, set_alpha_to_one=True)
-        return cls(unet, sch, list(classes), list(group_names) if group_names else None, channels, size)
-
-    def label(self, cls_idx, groups=None) -> torch.Tensor:
-        "Conditioning labels for class indices (and group indices when the model is conditioned on groups)."
-        cls_idx = torch.as_tensor(np.array(cls_idx, dtype=np.int64))   # a copy: read-only arrays (memory maps) are fine
-        if not len(cls_idx): return cls_idx
-        if cls_idx.min() < 0 or cls_idx.max() >= len(self.classes): raise DataError(f"class index {int(cls_idx.max())} is out of range; the model knows {len(self.classes)} classes: {self.classes}")
-        if not self.group_names: return cls_idx
-        if groups is None: raise DataError(f"this model is conditioned on groups {self.group_names}; pass a group for every image")
-        g = torch.as_tensor(np.array(groups, dtype=np.int64))
-        if g.min() < 0 or g.max() >= len(self.group_names): raise DataError(f"group index {int(g.min()) if g.min() < 0 else int(g.max())} is out of range; valid: 0..{len(self.group_names)-1} ({self.group_names})")
-        return self.unet.class_embedding.encode(cls_idx, g) if self.embed == 'sum' else cls_idx * len(self.group_names) + g
-
-    def save_pretrained(self, folder) -> Path:
-        "Save weights (safetensors, the label embedding included), scheduler and label meaning to `folder`."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-        self.unet.save_pretrained(folder/'unet', safe_serialization=True); self.scheduler.save_pretrained(folder/'scheduler')
-        cfg = dict(kind='synaug_nb.PixelDiffusion', classes=self.classes, group_names=self.group_names, channels=self.channels, size=self.size, embed=self.embed)
-        (folder/'synaug_config.json').write_text(json.dumps(cfg, indent=2))
-        return folder
-
-    @classmethod
-    def from_pretrained(cls, folder) -> PixelDiffusion:
-        "Load a model written by `save_pretrained` (a folder from before `embed` existed loads as 'class' or 'joint')."
-        folder = Path(folder); cfgf = folder/'synaug_config.json'
-        if not cfgf.is_file(): raise DataError(f"'{folder}' is not a saved PixelDiffusion (no synaug_config.json)")
-        cfg = json.loads(cfgf.read_text()); cfg.pop('kind', None)
-        embed = cfg.setdefault('embed', 'joint' if cfg.get('group_names') else 'class')
-        if embed not in _EMBEDS: raise DataError(f"'{folder}' holds a model with label embedding {embed!r}, which this version of synaug_nb cannot read (it knows {_EMBEDS}); upgrade synaug_nb or retrain the generator")
-        return cls(_load_unet(folder, cfg), DDIMScheduler.from_pretrained(folder/'scheduler'), **cfg)
-
-# %% ../nbs/04_generators.ipynb #c5e1a003
-def _as_model_input(ds:ImageSet, size:int, channels:int) -> torch.Tensor:
-    x = ds.images.tensor().mul_(2).sub_(1)
-    if x.shape[1] != channels: x = x.mean(1, keepdim=True) if channels == 1 else x.expand(-1, channels, -1, -1).contiguous()
-    if x.shape[-1] != size: x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=x.shape[-1] > size)
-    return x
-
-def _drop(model:PixelDiffusion, lab, p:float, g:torch.Generator):
-    "Summed embeddings: set the class, and independently the group, of each label to null with probability `p`."
-    e = model.unet.class_embedding; c, grp = e.split(lab); n = len(lab)
-    c[torch.rand(n, generator=g) < p] = e.n_classes; grp[torch.rand(n, generator=g) < p] = e.n_groups
-    return e.encode(c, grp)
-
-def _target(pt:str, x0, noise, a):
-    return noise if pt == 'epsilon' else x0 if pt == 'sample' else a.sqrt() * noise - (1 - a).sqrt() * x0
-
-def min_snr_weight(abar:torch.Tensor, gamma:float, prediction_type:str) -> torch.Tensor:
-    "Min-SNR-γ loss weight of each timestep from its ᾱ: the target's loss, written as an x0 loss times the target's own SNR factor, has that factor clipped at γ."
-    snr = abar / (1 - abar).clamp_min(1e-12)
-    clipped = snr.clamp(max=gamma)
-    return {'epsilon': clipped / snr.clamp_min(1e-12), 'v_prediction': clipped / (snr + 1), 'sample': clipped}[prediction_type]
-
-# %% ../nbs/04_generators.ipynb #56825d49
-def train_pixel_diffusion(ds:ImageSet,                      # real, balanced images held out from the classifier's training set
-                          model:PixelDiffusion|None=None,   # a model to go on training (default: a new one)
-                          steps:int=1000, batch_size:int=128, lr:float=2e-3, warmup:int=50,
-                          p_uncond:float=0.1,               # share of fully null labels (classifier-free guidance)
-                          cond:str='class',                 # 'class' or 'cell' (class × group)
-                          size:int|None=None, widths=(16, 32, 64), ema_decay:float=0.995,
-                          prediction_type:str|None=None,    # 'epsilon', 'v_prediction' or 'sample' (default: 'v_prediction'; a `model` keeps its own)
-                          cell_embed:str='sum',             # cond='cell': 'sum' (class + group vectors) or 'joint' (one vector per cell)
-                          p_drop:float=0.1,                 # 'sum': share of class labels, and independently of group labels, also set to null
-                          snr_gamma:float|None=None,        # min-SNR loss weighting (Hang et al. 2023): each timestep's loss weighted by min(SNR, γ), 5 in the paper; None: plain MSE
-                          seed:int=0, progress:bool=True, device=None) -> PixelDiffusion:
-    "Train the embedded pixel-space diffusion model on `ds`; returns the EMA model."
-    from diffusers.training_utils import EMAModel
-    check_in(cond, ('class', 'cell'), 'cond')
-    if len(ds) == 0: raise DataError("cannot train a generator on an empty set")
-    if cond == 'cell' and (not ds.has_groups or (ds.groups < 0).any()): raise DataError("cond='cell' needs every image to have a known group")
-    empty = [ds.classes[c] for c in np.flatnonzero(ds.counts() == 0)]
-    if empty: raise DataError(f"the generator's training set has no images of classes {empty}")
-    for p, what in ((p_uncond, 'p_uncond'), (p_drop, 'p_drop')):
-        if not 0 <= p < 1: raise DataError(f"{what} must be in [0, 1); got {p}")
-    if snr_gamma is not None: check_number(snr_gamma, 'snr_gamma', 0, lo_open=True)
-    device = torch.device(device) if device else default_device()
-    native = ds.images[0].shape
-    if model is None:
-        size = size or int(math.ceil(native[0] / 4) * 4)
-        pt = prediction_type or 'v_prediction'
-        model = PixelDiffusion.build(ds.classes, ds.group_names if cond == 'cell' else None, size, native[2], widths, seed=seed,
-                                     embed=cell_embed, prediction_type=pt)
-    pt = model.scheduler.config.prediction_type
-    if prediction_type not in (None, pt): raise DataError(f"the model predicts {pt!r}; cannot go on training it for {prediction_type!r}")
-    x_all = _as_model_input(ds, model.size, model.channels)
-    lab_all = model.label(ds.labels, ds.groups if model.group_names else None)
-    unet = model.unet.to(device, memory_format=torch.contiguous_format).train(); ema = EMAModel(unet.parameters(), decay=ema_decay)
-    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-    g = torch.Generator().manual_seed(seed); T = model.scheduler.config.num_train_timesteps
-    acp = model.scheduler.alphas_cumprod.to(device)
-    bar = tqdm(range(steps), disable=not progress, desc='training generator')
-    for s in bar:
-        idx = torch.randint(0, len(x_all), (batch_size,), generator=g)
-        x0, lab = x_all[idx].to(device), lab_all[idx].clone()
-        lab[torch.rand(batch_size, generator=g) < p_uncond] = model.null_label
-        if model.embed == 'sum': lab = _drop(model, lab, p_drop, g)
-        noise = torch.randn(x0.shape, generator=g).to(device); t = torch.randint(0, T, (batch_size,), generator=g).to(device)
-        a = acp[t].view(-1, 1, 1, 1)
-        err = (unet(a.sqrt() * x0 + (1 - a).sqrt() * noise, t, class_labels=lab.to(device)).sample - _target(pt, x0, noise, a)).pow(2)
-        loss = err.mean() if snr_gamma is None else (err.flatten(1).mean(1) * min_snr_weight(acp[t], snr_gamma, pt)).mean()
-        opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step(); sched.step(); ema.step(unet.parameters())
-        if s % 20 == 0: bar.set_postfix(loss=f'{loss.item():.4f}')
-    ema.copy_to(unet.parameters()); unet.eval()
-    return model
 
 # %% ../nbs/04_generators.ipynb #55b51a01
 SAMPLERS = {   # name -> (diffusers scheduler, settings); each runs on the model's own noise schedule

@@ -18,7 +18,8 @@ from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize
-from .generators import PixelDiffusion, PixelGenerator, train_pixel_diffusion, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+from .generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+from .pixel_diffusion import PixelDiffusion, train_pixel_diffusion
 from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter

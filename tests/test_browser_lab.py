@@ -13,7 +13,8 @@ from playwright.sync_api import sync_playwright
 CELLS = ["""\
 import numpy as np
 from synaug_nb.data import ImageSet
-from synaug_nb.generators import PixelDiffusion, PixelGenerator
+from synaug_nb.generators import PixelGenerator
+from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.test_utils import toy_images
 from synaug_nb.widgets import Studio, GapExplorer""",

@@ -3,7 +3,8 @@ import csv, io
 from pathlib import Path
 import numpy as np
 import pytest
-from synaug_nb.generators import PixelDiffusion, PixelGenerator
+from synaug_nb.generators import PixelGenerator
+from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.plan import Plan
 from synaug_nb.synthesize import synthesize, read_manifest, load_synthetic, MANIFEST_COLUMNS
 

@@ -46,7 +46,8 @@ def test_sigkill_then_resume_matches_uninterrupted(synaug_cmd, tmp_path):
 def test_synthetic_folder_with_other_classes_is_refused(synaug_cmd, tmp_path):
     from synaug_nb.data import ImageSet
     from synaug_nb.plan import uniformize
-    from synaug_nb.generators import PixelDiffusion, PixelGenerator
+    from synaug_nb.generators import PixelGenerator
+    from synaug_nb.pixel_diffusion import PixelDiffusion
     from synaug_nb.synthesize import synthesize
     ds = ImageSet(np.zeros((5, 8, 8, 1), np.uint8), [0, 0, 0, 1, 2], ['cat', 'dog', 'emu'], name='animals')
     gen = PixelGenerator(PixelDiffusion.build(ds.classes, size=8, widths=(8, 16)), device='cpu')
@@ -80,7 +81,8 @@ def test_folder_planned_for_other_counts_is_refused(synaug_cmd, tmp_path):
     "Issue 12: a synthetic folder planned for imbalance factor 10 joined to real data cut at factor 3 used to train on a non-uniform union, exit 0."
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.plan import uniformize
-    from synaug_nb.generators import PixelDiffusion, PixelGenerator
+    from synaug_nb.generators import PixelGenerator
+    from synaug_nb.pixel_diffusion import PixelDiffusion
     from synaug_nb.synthesize import synthesize
     tr = longtail_benchmark('digits', imbalance_factor=10, seed=0).train
     gen = PixelGenerator(PixelDiffusion.build(tr.classes, size=8, widths=(8, 16)), device='cpu')   # untrained: only the counts matter here
@@ -98,7 +100,8 @@ def test_incomplete_folder_names_the_flag_that_accepts_it(synaug_cmd, tmp_path):
     "Issue 12: the error for an unfinished synthetic folder advised `check_complete=False`, which the CLI cannot pass; it names --allow-incomplete now, and that flag trains on what is there."
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.plan import uniformize
-    from synaug_nb.generators import PixelDiffusion, PixelGenerator
+    from synaug_nb.generators import PixelGenerator
+    from synaug_nb.pixel_diffusion import PixelDiffusion
     from synaug_nb.synthesize import synthesize, load_synthetic
     tr = longtail_benchmark('digits', imbalance_factor=10, seed=0).train
     gen = PixelGenerator(PixelDiffusion.build(tr.classes, size=8, widths=(8, 16)), device='cpu')

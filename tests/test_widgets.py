@@ -6,7 +6,8 @@ import torch
 from synaug_nb.core import DataError
 from synaug_nb.data import ImageSet
 from synaug_nb.train import train_judge
-from synaug_nb.generators import PixelDiffusion, PixelGenerator
+from synaug_nb.generators import PixelGenerator
+from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.plan import uniformize
 from synaug_nb.prompts import PromptBook
