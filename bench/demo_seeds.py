@@ -1,6 +1,6 @@
 """The demo's comparison over seeds and class orders: mean ± std per method, and the issue's goals checked.
 
-Run: python bench/demo_seeds.py [--seeds 0 1 2] [--orders default reversed] [--methods ...] [--out runs/bench]
+Run: python bench/demo_seeds.py [--seeds 0 1 2] [--orders default reversed] [--methods ...] [--set KEY=VALUE ...] [--out runs/bench]
 Each (seed, order) is one `synaug demo` run (`run_demo`) in OUT/seed<k>-<order>, its report.html kept. 'reversed'
 makes the last class the head, so the tail holds other classes. A run that already finished with the same
 settings is reused, so the script can be stopped and started again; runs of one seed share their generator
@@ -52,16 +52,20 @@ def main(argv=None):
     ap.add_argument('--dataset', default='fashion-mnist', choices=['fashion-mnist', 'digits'])
     ap.add_argument('--imbalance-factor', type=float, default=None)
     ap.add_argument('--methods', nargs='+', default=None, help='rows to run (default: the demo default)')
+    ap.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE',
+                    help="other DemoConfig settings, as `synaug demo --set` reads them (e.g. feedback_scale=0.3); use another --out than runs made without them")
     ap.add_argument('--quick', action='store_true', help='DemoConfig.quick (a smoke test of this script)')
     ap.add_argument('--out', default='runs/bench')
     a = ap.parse_args(argv)
     from synaug_nb.recipes import DemoConfig, run_demo
+    from synaug_nb.cli import _settings
+    extra = _settings(a.set)                      # checked before any run starts
     runs, keys = [], []
     for s in a.seeds:
         for o in a.orders:
             out = Path(a.out)/f'seed{s}-{o}'
             kw = dict(dataset=a.dataset, imbalance_factor=a.imbalance_factor, seed=s, class_order=None if o == 'default' else o,
-                      methods=tuple(a.methods) if a.methods else None)
+                      methods=tuple(a.methods) if a.methods else None, **extra)
             cfg = DemoConfig.quick(**kw) if a.quick else DemoConfig(**kw)
             rj = out/'results.json'
             if rj.is_file() and _same_settings(json.loads(rj.read_text()).get('config'), cfg):
@@ -75,7 +79,7 @@ def main(argv=None):
     methods = list(runs[0]['methods']); splits = list(runs[0]['methods'][methods[0]])
     table = {m: {k: _ms([r['methods'][m][k] for r in runs if m in r['methods']]) for k in splits} for m in methods}
     checks = goals(table, runs)
-    summary = {'dataset': a.dataset, 'imbalance_factor': runs[0]['imbalance_factor'], 'seeds': a.seeds, 'orders': a.orders, 'runs': keys,
+    summary = {'dataset': a.dataset, 'imbalance_factor': runs[0]['imbalance_factor'], 'seeds': a.seeds, 'orders': a.orders, 'runs': keys, 'settings': extra,
                'table': table, 'per_run': {k: r['methods'] for k, r in zip(keys, runs)},
                'goals': [{'goal': g, 'met': ok, 'value': v} for g, ok, v in checks],
                'seconds_per_run': [r['seconds'] for r in runs], 'domain_probe_accuracy': [r['domain_probe_accuracy'] for r in runs]}
