@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .core import DataError, check_in, check_int, markdown_table
 from .plan import Plan
-from .experiments import Experiment, BACKENDS
+from .experiments import Experiment, EXPERIMENT_BACKENDS
 
 # %% auto #0
 __all__ = ['GPUS', 'NATIVE_RESOLUTION', 'ASSUMED_STEPS_PER_S', 'FEEDBACK_STEP_COST', 'ASSUMED_TRAIN_IMAGES_PER_S',
@@ -40,7 +40,7 @@ def png_bytes(resolution:int, channels:int=3) -> float:
 # %% ../nbs/14b_costs.ipynb #e6c86bd3
 def synthesis_rate(backend:str, gpu:str, steps:int, resolution:int|None=None, feedback_every:int|None=None) -> tuple[float, str]:
     "(images/s on one GPU, how it was obtained) from the assumed step rates: cost ∝ pixels × (steps + FEEDBACK_STEP_COST × guided steps)."
-    check_in(backend, BACKENDS, 'backend'); check_in(gpu, GPUS, 'GPU type'); check_int(steps, 'steps')
+    check_in(backend, EXPERIMENT_BACKENDS, 'backend'); check_in(gpu, GPUS, 'GPU type'); check_int(steps, 'steps')
     native = NATIVE_RESOLUTION[backend]; res = resolution or native
     guided = math.ceil(steps / feedback_every) if feedback_every else 0      # Feedback guides at steps 0, every, 2*every, ...
     rate = ASSUMED_STEPS_PER_S[backend][gpu] * (native / res) ** 2 / (steps + FEEDBACK_STEP_COST * guided)

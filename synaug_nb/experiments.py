@@ -16,11 +16,11 @@ from .prompts import PromptBook, default_book, waterbirds_book, utkface_book
 from .batches import SAMPLERS
 
 # %% auto #0
-__all__ = ['TASKS', 'BACKENDS', 'LOADER_NAMES', 'PROMPT_PRESETS', 'EXPERIMENTS', 'Experiment', 'experiment']
+__all__ = ['TASKS', 'EXPERIMENT_BACKENDS', 'LOADER_NAMES', 'PROMPT_PRESETS', 'EXPERIMENTS', 'Experiment', 'experiment']
 
 # %% ../nbs/14_experiments.ipynb #24522807
 TASKS = ('longtail', 'fairness', 'spurious', 'group')
-BACKENDS = ('sd', 'unclip')
+EXPERIMENT_BACKENDS = ('sd', 'unclip')
 LOADER_NAMES = ('load_cifar', 'load_image_folder', 'load_waterbirds', 'load_utkface', 'load_list_file', 'load_context_folders')
 PROMPT_PRESETS = {'default': default_book, 'waterbirds': waterbirds_book, 'utkface': utkface_book}
 _INFO = ('key', 'title', 'paper', 'layout', 'expected', 'reported', 'sources', 'notes')   # not settings
@@ -78,7 +78,7 @@ class Experiment:
     notes: tuple = ()               # differences from the paper, caveats
 
     def __post_init__(self):
-        check_in(self.task, TASKS, 'task'); check_in(self.backend, BACKENDS, 'backend'); check_in(self.loader, LOADER_NAMES, 'loader')
+        check_in(self.task, TASKS, 'task'); check_in(self.backend, EXPERIMENT_BACKENDS, 'backend'); check_in(self.loader, LOADER_NAMES, 'loader')
         check_in(self.plan_by, ('class', 'cell'), 'plan_by'); check_in(self.model, tuple(MODELS), 'model')
         check_in(self.loss, ('ce', 'balanced_softmax', 'group_dro'), 'loss'); check_in(self.sampler, SAMPLERS, 'sampler')
         check_in(self.mix, (None, 'mixup', 'cutmix'), 'mix')
