@@ -31,10 +31,13 @@ from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
 
 # %% auto #0
-__all__ = ['DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'method_scores', 'demo_rounds',
-           'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines', 'results_table', 'write_report']
+__all__ = ['ROUNDS_CRITERION', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'method_scores',
+           'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines', 'results_table',
+           'write_report']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
+ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
+
 @dataclass
 class DemoConfig:
     "Every setting of a demo run (data, generator, synthesis, classifier)."
@@ -66,7 +69,7 @@ class DemoConfig:
     guidance_scale: float = 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
-    feedback_scale: float = 0.1
+    feedback_scale: float|dict = 0.1   # guidance strength: one number for every criterion, or {criterion: scale} naming each one the methods guide with
     feedback_every: int = 2
     filter_quantile: float = 0.8        # synaug_filtered: keep the images below this quantile of the ce model's loss, per class
     rounds: int = 3                     # fg_rounds: rounds the image budget is split into
@@ -100,7 +103,10 @@ class DemoConfig:
         if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
                   'ft_steps', 'retrain_steps', 'max_points', 'rounds'): check_int(getattr(self, k), k)
-        for k in ('guidance_scale', 'feedback_scale', 'lr', 'ft_lr', 'mixup_alpha'): check_number(getattr(self, k), k, 0)
+        for k in ('guidance_scale', 'lr', 'ft_lr', 'mixup_alpha'): check_number(getattr(self, k), k, 0)
+        if isinstance(self.feedback_scale, dict):
+            for k, v in self.feedback_scale.items(): check_in(k, CRITERIA, 'criterion in feedback_scale'); check_number(v, f'feedback_scale[{k!r}]', 0)
+        else: check_number(self.feedback_scale, 'feedback_scale', 0)
         if self.n_max is not None: check_int(self.n_max, 'n_max')
         check_fraction(self.filter_quantile, 'filter_quantile', closed=False)
         if self.group_target is not None: check_int(self.group_target, 'group_target')
@@ -111,12 +117,24 @@ class DemoConfig:
         valid = self.all_methods
         self.methods = tuple(self.default_methods if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
+        for c in self.guided_criteria: self.scale_for(c)                      # a per-criterion scale names every criterion used
         self.gen_widths = tuple(self.gen_widths)
         if isinstance(self.class_order, str): check_in(self.class_order, ('reversed', 'random'), 'class_order (or None, or a list of class names)')
         elif self.class_order is not None: self.class_order = tuple(self.class_order)
 
     @property
     def all_methods(self) -> tuple: return task_methods(self.task)
+    @property
+    def guided_criteria(self) -> list:
+        "The criteria the chosen methods guide synthesis with (`fg_<criterion>` sets; `fg_rounds` guides with entropy)."
+        needs = [k for m in self.methods for k in get_method(m).needs]
+        return sorted({k[3:] for k in needs if k.startswith('fg_')} | ({ROUNDS_CRITERION} if 'rounds' in needs else set()))
+    def scale_for(self, criterion:str) -> float:
+        "The feedback scale `criterion` guides with."
+        if not isinstance(self.feedback_scale, dict): return float(self.feedback_scale)
+        if criterion not in self.feedback_scale:
+            raise DataError(f"feedback_scale gives scales for {sorted(self.feedback_scale)}; the methods {list(self.methods)} also guide with {criterion!r}: add it (e.g. {{{criterion!r}: 0.1}})")
+        return float(self.feedback_scale[criterion])
     @property
     def default_methods(self) -> tuple: return default_methods(self.task)
 
@@ -190,7 +208,7 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
         view = ClassifierView(j, size=size, channels=ch)
         if needs_stats(criterion) and like is None: raise DataError(f"criterion {criterion!r} needs the real training set: pass like=")
         stats = class_stats(view, like) if needs_stats(criterion) else None
-        fb = Feedback(view, criterion, scale=cfg.feedback_scale, every=cfg.feedback_every, stats=stats)
+        fb = Feedback(view, criterion, scale=cfg.scale_for(criterion), every=cfg.feedback_every, stats=stats)
         name = f'fg_{criterion}'
     filt = None
     if filter_judge is not None:
@@ -234,7 +252,7 @@ def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
     "`fg_rounds`: the plan's number of images in `cfg.rounds` rounds (`feedback_rounds` into `out/rounds`), guided by the entropy of each round's model, trained with the feedback paper's recipe; the first judge is `ce` on real images."
     keys, ctx = ('model', 'train_steps', 'batch_size', 'lr', 'seed'), MethodContext(bench, cfg, progress=progress)
     return feedback_rounds(bench.train, gen, Path(out)/'rounds', fit=lambda ds: ctx.fit(ds, 'balanced_softmax', 'half_real'),
-                           judge_fit=lambda ds: ctx.fit(ds), rounds=cfg.rounds, criterion='entropy', scale=cfg.feedback_scale,
+                           judge_fit=lambda ds: ctx.fit(ds), rounds=cfg.rounds, criterion=ROUNDS_CRITERION, scale=cfg.scale_for(ROUNDS_CRITERION),
                            every=cfg.feedback_every, steps=cfg.ddim_steps, guidance_scale=cfg.guidance_scale, batch_size=cfg.synth_batch_size,
                            prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, seed=cfg.seed, progress=progress,
                            fit_key={k: getattr(cfg, k) for k in keys} | {'recipe': 'balanced_softmax+half_real', 'judge': 'ce'})
@@ -280,7 +298,7 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         elif key.startswith('fg_') and key[3:] in CRITERIA:
             crit = key[3:]
             s = demo_synthetic(plan, gen, cfg, out, judge=judge(), progress=progress, like=tr, criterion=crit)
-            clock(f'synthesis_{key}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.feedback_scale:g}, every {cfg.feedback_every} steps)")
+            clock(f'synthesis_{key}', f"guided by the ce model's {crit}: {plan.total} images (scale {cfg.scale_for(crit):g}, every {cfg.feedback_every} steps)")
         else: raise DataError(f"the demo makes the synthetic sets 'plain', 'filtered', 'rounds', 'fg_<criterion>' and 'img2img'; a method asked for {key!r}")
         return s
     ctx = MethodContext(bench, cfg, provide, cache, progress)
