@@ -31,12 +31,13 @@ from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
 
 # %% auto #0
-__all__ = ['ROUNDS_CRITERION', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic', 'method_scores',
-           'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines', 'results_table',
-           'write_report']
+__all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan', 'demo_synthetic',
+           'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed', 'summary_lines',
+           'results_table', 'write_report']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
+GEN_STEPS = {'longtail': 500, 'spurious': 1500, 'fairness': 1500}   # the embedded generator's default training steps per task
 
 @dataclass
 class DemoConfig:
@@ -60,7 +61,7 @@ class DemoConfig:
     resolution: int|None = None         # sd / unclip output size (default: the checkpoint's); images are resized to the real ones
     embed_dropout: float = 0.5          # unclip: image-embedding dropout
     img2img_strength: float = 0.6       # synaug_img2img: how far each real start image is noised (SDEdit; 1 = pure noise)
-    gen_steps: int = 500
+    gen_steps: int|None = None          # generator training steps; None: `GEN_STEPS` for the task (colour group tasks need more)
     gen_batch_size: int = 64
     gen_widths: tuple = (16, 32, 64)
     # synthesis
@@ -93,6 +94,7 @@ class DemoConfig:
         self.task = check_in(self.task or spec_kinds()[s.kind].task, ('longtail', 'spurious', 'fairness'), 'task')
         if self.imbalance_factor is None and s.kind in DEFAULT_IMBALANCE: self.imbalance_factor = DEFAULT_IMBALANCE[s.kind]
         self._methods_given = self.methods is not None
+        if self.gen_steps is None: self.gen_steps = GEN_STEPS[self.task]
         check_in(self.backend, BACKENDS, 'backend')
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
         if self.resolution is not None: check_int(self.resolution, 'resolution')
