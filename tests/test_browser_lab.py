@@ -1,6 +1,6 @@
 """Real browser: JupyterLab + headless Chromium run a notebook with a Studio and a GapExplorer; moving the guidance slider re-renders
 the sample grid with new images, and the gap explorer's plotly scatter is drawn. The server and browser are stopped by PID."""
-import os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import os, re, shutil, signal, socket, subprocess, sys, tempfile, threading
 from pathlib import Path
 import nbformat
 import pytest
@@ -33,14 +33,20 @@ gx"""]
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def _wait_http(url, timeout=60):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200: return
-        except OSError: time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer in {timeout} s")
+PUMPS = []   # the threads copying the processes' output to their logs, joined before the logs close
+
+def _await_line(proc, stream, pattern:str, log, timeout:float):
+    "Copy `stream`'s lines to `log` on a thread for the process's whole life, and block until a line matches `pattern` (its match)."
+    found, box = threading.Event(), {}
+    def pump():
+        for raw in stream:
+            line = raw.decode(errors='replace'); log.write(line); log.flush()
+            if 'm' not in box and (m := re.search(pattern, line)): box['m'] = m; found.set()
+        found.set()   # the stream closed: the process ended
+    t = threading.Thread(target=pump, daemon=True); t.start(); PUMPS.append(t)
+    if not found.wait(timeout): raise TimeoutError(f"no line matching {pattern!r} in {timeout} s (see {log.name})")
+    if 'm' not in box: raise RuntimeError(f"the process exited ({proc.poll()}) before printing {pattern!r} (see {log.name})")
+    return box['m']
 
 def _stop(proc):
     "Stop a process we started (and its session) by PID: SIGTERM, then SIGKILL."
@@ -65,19 +71,21 @@ def lab():
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ip=127.0.0.1', f'--port={port}',
            '--IdentityProvider.token=', '--ServerApp.password=', f'--ServerApp.root_dir={root}', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
-    log = open(root/'lab.log', 'w')
-    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    cdp = _free_port()
+    log, blog = open(root/'lab.log', 'w'), open(root/'chromium.log', 'w')
+    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     browser = subprocess.Popen([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                                f'--user-data-dir={root/".chromium"}', f'--remote-debugging-port={cdp}', '--remote-debugging-address=127.0.0.1',
-                                'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                f'--user-data-dir={root/".chromium"}', '--remote-debugging-port=0', '--remote-debugging-address=127.0.0.1',
+                                'about:blank'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        _wait_http(f'http://127.0.0.1:{port}/api/status', 90)
-        _wait_http(f'http://127.0.0.1:{cdp}/json/version', 30)
+        # each process says when it listens: the server prints its URL, Chromium its DevTools endpoint (port 0: it picks one)
+        _await_line(server, server.stdout, rf'http://127\.0\.0\.1:{port}/lab', log, 120)
+        cdp = _await_line(browser, browser.stderr, r'DevTools listening on ws://127\.0\.0\.1:(\d+)/', blog, 60).group(1)
         yield dict(url=f'http://127.0.0.1:{port}/lab/tree/studio.ipynb', cdp=f'http://127.0.0.1:{cdp}', root=root, server=server, browser=browser)
     finally:
-        _stop(browser); _stop(server); log.close()
+        _stop(browser); _stop(server)
+        for t in PUMPS: t.join(30)   # the streams close when the processes end
+        PUMPS.clear(); log.close(); blog.close()
         assert server.poll() is not None and browser.poll() is not None
         shutil.rmtree(root, ignore_errors=True)
 
