@@ -10,7 +10,7 @@ from .core import DataError, check_in
 from .data import ImageSet
 from .profile import ImbalanceProfile, scaled_thresholds
 from .imbalance import make_long_tail, balanced_split, assign_groups, assign_cells, fairness_cells, take_per_class
-from .loaders import load_digits, load_fashion_mnist, find_fashion_mnist
+from .loaders import load_digits, load_fashion_mnist
 
 # %% auto #0
 __all__ = ['DEFAULT_IMBALANCE', 'PALETTE', 'Benchmark', 'longtail_benchmark', 'colorize', 'group_benchmark']

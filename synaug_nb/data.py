@@ -4,7 +4,6 @@
 
 # %% ../nbs/01_data.ipynb #9fa36b41
 from __future__ import annotations
-from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd

@@ -6,12 +6,11 @@
 from __future__ import annotations
 import os, warnings
 from pathlib import Path
-from typing import Sequence
 import numpy as np
 import torch
-from .core import DataError, check_in, default_device, to_pil
+from .core import DataError, default_device, to_pil
 from .data import ImageSet
-from .generators import Generator, Generated, pick_real, set_fingerprint
+from .generators import Generator, pick_real, set_fingerprint
 
 # %% auto #0
 __all__ = ['SDGenerator', 'UnCLIPGenerator', 'load_sd', 'load_unclip']

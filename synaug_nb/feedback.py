@@ -5,7 +5,7 @@
 # %% ../nbs/03a_feedback.ipynb #ae4291af
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np

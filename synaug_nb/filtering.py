@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_filter.ipynb #b9684956
 from __future__ import annotations
-import hashlib, math
+import hashlib
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd

@@ -5,7 +5,7 @@
 # %% ../nbs/02_plan.ipynb #af5b799c
 from __future__ import annotations
 from dataclasses import dataclass
-import hashlib, json, os
+import hashlib, json
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00c_profile.ipynb #6251c8fc
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go

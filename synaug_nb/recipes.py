@@ -5,15 +5,14 @@
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
 import copy, html, json, math, shutil, time
-from dataclasses import dataclass, asdict, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
-from .core import DataError, check_in, set_seed, image_grid, atomic_write, check_int, check_number, check_fraction, png_data_uri
+from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction, png_data_uri
 from .data import ImageSet, concat_sets
-from .imbalance import balanced_split
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
@@ -24,8 +23,7 @@ from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_sta
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
 from .rounds import feedback_rounds
-from .models import Classifier
-from .methods import MethodContext, train_method, get_method, task_methods, default_methods, check_synthetic, oracle_set
+from .methods import MethodContext, train_method, get_method, task_methods, default_methods, check_synthetic
 from .methods import methods_table
 from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter

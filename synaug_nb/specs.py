@@ -4,9 +4,9 @@
 
 # %% ../nbs/01e_specs.ipynb #5f37f161
 from __future__ import annotations
-import math, os, warnings
+import os, warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable
 from .data import ImageSet
-from .batches import SAMPLERS, BatchSampler, Batches, shift_flip
+from .batches import BatchSampler, Batches, shift_flip
 from .imbalance import balanced_split
 from .models import state_mismatch, head_of, init_linear, small_cnn
 from .feedback import ClassifierView

@@ -14,7 +14,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
 from fastcore.basics import patch
-from .core import DataError, check_in, image_grid, to_pil, check_int, check_number, png_data_uri
+from .core import DataError, check_in, image_grid, check_int, check_number, png_data_uri
 from .data import ImageSet, concat_sets
 from .plan import Plan, item_seed
 from .prompts import PromptBook, default_book
