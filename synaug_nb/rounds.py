@@ -72,7 +72,9 @@ def _cached_fit(folder:Path, fit:Callable, data:ImageSet) -> nn.Module:
     if p.is_file():
         try: return load_model(p)
         except DataError: pass   # a module the builders do not know: `fit` makes it again (its own seed, same weights)
-    m = fit(data); save_model(m, p); return m
+    m = fit(data); save_model(m, p)
+    try: return load_model(p, device=next(m.parameters()).device)   # the model as read back, so a run and its resume judge with the same module (a
+    except DataError: return m                                     # freshly trained one can differ in memory layout, and its guidance by a rounding)
 
 # %% ../nbs/11a_rounds.ipynb #84325c7e
 def feedback_rounds(train:ImageSet,            # the real long-tailed training set
