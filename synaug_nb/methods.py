@@ -107,7 +107,7 @@ def oracle_set(bench, cfg) -> ImageSet:
 class MethodContext:
     "What a method's `train` gets: the benchmark, the settings (a `DemoConfig`), the synthetic sets on demand, a shared cache."
     bench: object                   # a `Benchmark`: .train (real, imbalanced), .holdout, .test
-    cfg: object                     # model, train_steps, batch_size, lr, seed, mixup_alpha, ft_steps, ft_lr, retrain_steps, task
+    cfg: object                     # model, train_steps, batch_size, lr, seed, mixup_alpha, mixup_partners, ft_steps, ft_lr, retrain_steps, task
     provide: Callable|None = None   # key -> the synthetic set 'plain' / 'filtered' / 'fg_<criterion>' (or the 'rounds' result), made on first use
     cache: dict = field(default_factory=dict)
     progress: bool = False
@@ -147,8 +147,8 @@ class MethodContext:
         "A fresh network trained on `data` with the run's shared settings."
         c = self.cfg; set_seed(c.seed)
         model = build_model(c.model, data.n_classes, data.images[0].shape[2])
-        Learner(model, data, loss, sampler, mix, alpha=c.mixup_alpha, batch_size=c.batch_size, lr=c.lr, seed=c.seed,
-                device='cpu').fit(c.train_steps, progress=self.progress)
+        Learner(model, data, loss, sampler, mix, alpha=c.mixup_alpha, cross_domain=getattr(c, 'mixup_partners', 'other_domain') == 'other_domain',
+                batch_size=c.batch_size, lr=c.lr, seed=c.seed, device='cpu').fit(c.train_steps, progress=self.progress)
         return model
 
     def last_layer(self, model:Classifier, data:ImageSet, reinit:bool=False) -> Classifier:
