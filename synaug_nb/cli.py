@@ -172,7 +172,7 @@ def train_cmd(a) -> dict:
         raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
     set_seed(a.seed)
     model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
-    lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, batch_size=a.batch_size, lr=a.lr,
+    lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, cross_domain=a.mix_partners == 'other_domain', batch_size=a.batch_size, lr=a.lr,
                   seed=a.seed, device='cpu' if a.cpu else None, workers=a.workers)
     if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
     lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
@@ -286,6 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--loss', default='ce', choices=['ce', 'balanced_softmax', 'group_dro'])
     tr.add_argument('--sampler', default='uniform', choices=['uniform', 'class_balanced', 'group_balanced', 'half_real'])
     tr.add_argument('--mix', default='none', choices=['none', 'mixup', 'cutmix'])
+    tr.add_argument('--mix-partners', default='any', choices=['any', 'other_domain'], help="--mix: partners from the whole batch (SYNAuG), or real with synthetic")
     tr.add_argument('--steps', dest='train_steps', type=int, default=400, help='training steps')
     tr.add_argument('--batch-size', type=int, default=128)
     tr.add_argument('--lr', type=float, default=0.05)

@@ -187,11 +187,11 @@ def train_classifier(exp:Experiment, data:ImageSet, folder, loss:str|None=None, 
     loss, sampler, mix = loss or exp.loss, sampler or exp.sampler, exp.mix if mix == 'exp' else mix
     steps = _steps(exp, len(data))
     _claim(folder, dict(model=exp.model, weights=weights, n=len(data), counts=data.counts().tolist(), n_synthetic=int(data.domain.sum()), loss=loss,
-                        sampler=sampler, mix=mix, alpha=exp.mix_alpha, batch_size=exp.batch_size, lr=exp.lr, wd=exp.weight_decay,
+                        sampler=sampler, mix=mix, alpha=exp.mix_alpha, **({'mix_partners': exp.mix_partners} if mix else {}), batch_size=exp.batch_size, lr=exp.lr, wd=exp.weight_decay,
                         momentum=exp.momentum, seed=exp.seed, steps=steps, image_size=exp.image_size))
     set_seed(exp.seed)
     net = build_model(exp.model, data.n_classes, **_model_kw(exp, weights))
-    Learner(net, data, loss, sampler, mix, alpha=exp.mix_alpha, batch_size=exp.batch_size, lr=exp.lr, wd=exp.weight_decay,
+    Learner(net, data, loss, sampler, mix, alpha=exp.mix_alpha, cross_domain=exp.mix_partners == 'other_domain', batch_size=exp.batch_size, lr=exp.lr, wd=exp.weight_decay,
             momentum=exp.momentum, seed=exp.seed, device=device).fit(steps, ckpt=folder, resume=True, progress=progress)
     return net, steps
 

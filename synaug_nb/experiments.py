@@ -62,8 +62,9 @@ class Experiment:
     synth_batch_size: int = 16      # images per generator call
     loss: str = 'ce'                # Learner loss ('ce', 'balanced_softmax', 'group_dro')
     sampler: str = 'uniform'        # Learner sampler ('half_real': 50/50 real/synthetic batches)
-    mix: str|None = None            # None, 'mixup' or 'cutmix' (across domains)
+    mix: str|None = None            # None, 'mixup' or 'cutmix'
     mix_alpha: float = 1.0          # Beta(alpha, alpha) of the mix
+    mix_partners: str = 'any'       # 'any' image of the batch (SYNAuG: 'regardless of the data type'), or 'other_domain' (real with synthetic)
     batch_size: int = 128
     epochs: int = 100               # passes over the training set (real + synthetic)
     lr: float = 0.1
@@ -81,7 +82,7 @@ class Experiment:
         check_in(self.task, TASKS, 'task'); check_in(self.backend, EXPERIMENT_BACKENDS, 'backend'); check_in(self.loader, LOADER_NAMES, 'loader')
         check_in(self.plan_by, ('class', 'cell'), 'plan_by'); check_in(self.model, tuple(MODELS), 'model')
         check_in(self.loss, ('ce', 'balanced_softmax', 'group_dro'), 'loss'); check_in(self.sampler, SAMPLERS, 'sampler')
-        check_in(self.mix, (None, 'mixup', 'cutmix'), 'mix')
+        check_in(self.mix, (None, 'mixup', 'cutmix'), 'mix'); check_in(self.mix_partners, ('any', 'other_domain'), 'mix_partners')
         if self.criterion is not None: check_in(self.criterion, CRITERIA, 'criterion')
         for k in ('image_size', 'resolution', 'ddim_steps', 'feedback_every', 'synth_batch_size', 'batch_size', 'epochs'): check_int(getattr(self, k), k)
         for k in ('guidance_scale', 'feedback_scale', 'mix_alpha', 'lr', 'momentum', 'weight_decay'): check_number(getattr(self, k), k, 0)

@@ -147,7 +147,7 @@ class MethodContext:
         "A fresh network trained on `data` with the run's shared settings."
         c = self.cfg; set_seed(c.seed)
         model = build_model(c.model, data.n_classes, data.images[0].shape[2])
-        Learner(model, data, loss, sampler, mix, alpha=c.mixup_alpha, cross_domain=getattr(c, 'mixup_partners', 'other_domain') == 'other_domain',
+        Learner(model, data, loss, sampler, mix, alpha=c.mixup_alpha, cross_domain=getattr(c, 'mixup_partners', 'any') == 'other_domain',
                 batch_size=c.batch_size, lr=c.lr, seed=c.seed, device='cpu').fit(c.train_steps, progress=self.progress)
         return model
 

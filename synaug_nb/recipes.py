@@ -29,14 +29,14 @@ from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
 
 # %% auto #0
-__all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'MIXUP_PARTNERS', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan',
+__all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'GUIDANCE', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan',
            'demo_synthetic', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed',
            'summary_lines', 'results_table', 'write_report']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
 GEN_STEPS = {'longtail': 500, 'spurious': 1500, 'fairness': 1500}   # the embedded generator's default training steps per task
-MIXUP_PARTNERS = {'longtail': 'other_domain', 'spurious': 'any', 'fairness': 'any'}   # whom Mixup pairs each image with, per task (see 'Whom Mixup pairs')
+GUIDANCE = {'longtail': 1.0, 'spurious': 2.0, 'fairness': 2.0}    # the embedded generator's classifier-free guidance per task (see 'Guidance scale'); other backends 2.0
 
 @dataclass
 class DemoConfig:
@@ -66,7 +66,7 @@ class DemoConfig:
     # synthesis
     ddim_steps: int = 10                # sampler steps
     sampler: str|None = None            # one of `generators.SAMPLERS`; None: the backend's default (DPM-Solver++ for the embedded generator, DDIM for sd / unclip)
-    guidance_scale: float = 2.0
+    guidance_scale: float|None = None  # classifier-free guidance (1: none, the conditional model alone); None: `GUIDANCE` for the task (embedded generator), else 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
     feedback_scale: float|dict = 0.1   # guidance strength: one number for every criterion, or {criterion: scale} naming each one the methods guide with
@@ -79,7 +79,7 @@ class DemoConfig:
     batch_size: int = 128
     lr: float = 0.05
     mixup_alpha: float = 0.2            # Beta(α, α) of SYNAuG's domain Mixup; 1.0 underfits in 400 steps (see 'Why row (c) needed a smaller α')
-    mixup_partners: str|None = None     # 'any' (another image of the batch) or 'other_domain' (real with synthetic); None: `MIXUP_PARTNERS` for the task
+    mixup_partners: str = 'any'         # Mixup partners: 'any' image of the batch (SYNAuG), or 'other_domain' (real with synthetic; see 'Whom Mixup pairs')
     ft_steps: int = 30
     ft_lr: float = 0.01
     retrain_steps: int = 100
@@ -95,7 +95,8 @@ class DemoConfig:
         if self.imbalance_factor is None and s.kind in DEFAULT_IMBALANCE: self.imbalance_factor = DEFAULT_IMBALANCE[s.kind]
         self._methods_given = self.methods is not None
         if self.gen_steps is None: self.gen_steps = GEN_STEPS[self.task]
-        self.mixup_partners = check_in(self.mixup_partners or MIXUP_PARTNERS[self.task], ('any', 'other_domain'), 'mixup_partners')
+        if self.guidance_scale is None: self.guidance_scale = GUIDANCE[self.task] if self.backend == 'pixel' else 2.0
+        check_in(self.mixup_partners, ('any', 'other_domain'), 'mixup_partners')
         check_in(self.backend, BACKENDS, 'backend')
         if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
         if self.resolution is not None: check_int(self.resolution, 'resolution')

@@ -67,15 +67,15 @@ def _partners(domain:torch.Tensor, cross_domain:bool, g:torch.Generator) -> torc
         if len(mine) and len(other): out[mine] = other[torch.randint(0, len(other), (len(mine),), generator=g)]
     return out
 
-def mixup(x, y, domain, alpha:float=1.0, cross_domain:bool=True, g:torch.Generator|None=None):
-    "Mixup (Zhang et al. 2018), partners from the other domain when `cross_domain`: (x mixed, y, y partner, λ)."
+def mixup(x, y, domain, alpha:float=1.0, cross_domain:bool=False, g:torch.Generator|None=None):
+    "Mixup (Zhang et al. 2018), partners from the whole batch (from the other domain with `cross_domain`): (x mixed, y, y partner, λ)."
     g = g or torch.Generator().manual_seed(0)
     lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(alpha, alpha))
     j = _partners(domain, cross_domain, g)
     return lam * x + (1 - lam) * x[j], y, y[j], lam
 
-def cutmix(x, y, domain, alpha:float=1.0, cross_domain:bool=True, g:torch.Generator|None=None):
-    "CutMix (Yun et al. 2019) with cross-domain partners: a box of the partner pasted in; λ = the area kept."
+def cutmix(x, y, domain, alpha:float=1.0, cross_domain:bool=False, g:torch.Generator|None=None):
+    "CutMix (Yun et al. 2019): a box of the partner (from the whole batch, or the other domain with `cross_domain`) pasted in; λ = the area kept."
     g = g or torch.Generator().manual_seed(0)
     lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(alpha, alpha))
     j = _partners(domain, cross_domain, g); H, W = x.shape[-2:]
@@ -100,9 +100,9 @@ class Augment(Callback):
     def before_batch(self): self.learn.x = self.fn(self.learn.x, self.learn.g)
 
 class Mix(Callback):
-    "Mixup or CutMix of each batch, partners from the other domain with `cross_domain` (SYNAuG's domain Mixup)."
+    "Mixup or CutMix of each batch, partners from the whole batch (SYNAuG) or, with `cross_domain`, from the other domain."
     order = 20
-    def __init__(self, kind:str='mixup', alpha:float=1.0, cross_domain:bool=True):
+    def __init__(self, kind:str='mixup', alpha:float=1.0, cross_domain:bool=False):
         self.kind, self.alpha, self.cross_domain = check_in(kind, ('mixup', 'cutmix'), 'mix'), alpha, cross_domain
     def before_batch(self):
         L = self.learn
@@ -177,7 +177,8 @@ class Learner:
                  loss:str='ce',              # 'ce', 'balanced_softmax', 'group_dro'
                  sampler:str='uniform',      # 'uniform', 'class_balanced', 'group_balanced', 'half_real'
                  mix:str|None=None,          # None, 'mixup', 'cutmix' (the `Mix` callback)
-                 alpha:float=1.0, cross_domain:bool=True,
+                 alpha:float=1.0,            # Mixup / CutMix: Beta(alpha, alpha) mixing weight
+                 cross_domain:bool=False,    # Mixup / CutMix partners from the other domain (real with synthetic) instead of the whole batch
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
                  augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
                  channels_last:bool=True,    # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP

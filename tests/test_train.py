@@ -31,9 +31,9 @@ def test_group_dro_upweights_the_worst_group():
     for _ in range(5): loss(logits, y, g)
     assert loss.q[1] > 0.9
 
-def test_mixup_pairs_across_domains():
+def test_mixup_pairs_across_domains_when_asked():
     d = torch.tensor([0] * 5 + [1] * 3); y = torch.arange(8)
-    _, ya, yb, lam = mixup(torch.zeros(8, 1, 2, 2), y, d, g=torch.Generator().manual_seed(3))
+    _, ya, yb, lam = mixup(torch.zeros(8, 1, 2, 2), y, d, cross_domain=True, g=torch.Generator().manual_seed(3))
     assert (d[yb] != d[ya]).all()
 
 def test_finetune_touches_only_the_head(lt):
