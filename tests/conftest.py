@@ -13,3 +13,15 @@ def synaug_cmd():
 
 FMNIST = Path('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')
 needs_fmnist = pytest.mark.skipif(not FMNIST.exists(), reason="Debian's dataset-fashion-mnist is not installed (.ci/run installs it)")
+
+def synaug_in_process(*args) -> 'subprocess.CompletedProcess':
+    """`synaug ARGS` run by `synaug_nb.cli.main` in this process, its stdout and stderr captured, as `subprocess.run` reports it.
+    For the tests whose point is what the command says and writes (bad input, refusals): no interpreter start and no
+    torch import per call. What needs a process boundary (the console script, a kill, two writers, accelerate) keeps `subprocess`."""
+    import contextlib, io, subprocess
+    from synaug_nb.cli import main
+    args = [str(a) for a in args]; out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: rc = main(args)
+        except SystemExit as e: rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)   # argparse: --help, a bad choice
+    return subprocess.CompletedProcess(['synaug', *args], rc, out.getvalue(), err.getvalue())

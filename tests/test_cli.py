@@ -2,7 +2,7 @@
 import json, subprocess
 from pathlib import Path
 import pytest
-from conftest import needs_fmnist
+from conftest import needs_fmnist, synaug_in_process as here   # `here(...)`: the same command in this process
 
 def run(cmd, *args):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=600)
@@ -19,17 +19,17 @@ def test_profile_digits(synaug_cmd, tmp_path):
     html = (tmp_path/'profile.html').read_text()
     assert 'plotly' in html.lower() and '"type":"bar"' in html.replace(' ', '')
 
-def test_class_order_reversed_makes_the_last_class_the_head(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--imbalance-factor', '10', '--class-order', 'reversed', '--out', str(tmp_path))
+def test_class_order_reversed_makes_the_last_class_the_head(tmp_path):
+    r = here('profile', '--dataset', 'digits', '--imbalance-factor', '10', '--class-order', 'reversed', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     counts = list(json.loads((tmp_path/'profile.json').read_text())['train']['counts'].values())
     assert counts[-1] == 90 and counts[0] == 9 and counts == sorted(counts)
-    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--class-order', 'upside-down', '--out', str(tmp_path/'x'))
+    r = here('profile', '--dataset', 'digits', '--class-order', 'upside-down', '--out', str(tmp_path/'x'))
     assert r.returncode == 1 and "unknown class" in r.stderr and 'upside-down' in r.stderr, r.stderr
 
 @needs_fmnist
-def test_profile_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'profile', '--out', str(tmp_path))
+def test_profile_default_is_longtailed_fashion_mnist(tmp_path):
+    r = here('profile', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['dataset'] == 'fashion-mnist'
@@ -39,8 +39,8 @@ def test_profile_default_is_longtailed_fashion_mnist(synaug_cmd, tmp_path):
     assert [len(v) for v in res['train']['splits'].values()] == [4, 3, 3]
 
 @pytest.mark.parametrize('task,key', [('spurious', 'agreement'), ('fairness', 'skew')])
-def test_profile_group_tasks(synaug_cmd, tmp_path, task, key):
-    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--task', task, '--out', str(tmp_path))
+def test_profile_group_tasks(tmp_path, task, key):
+    r = here('profile', '--dataset', 'digits', '--task', task, '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['task'] == task and key in res['benchmark'] and 'cells' in res['train']
@@ -78,16 +78,16 @@ def test_demo_quick_group_tasks(synaug_cmd, tmp_path, task):
         assert row['worst_group'] <= row['mean_group'] and 0 <= row['dp'] <= 1
     assert 'worst group' in r.stdout
 
-def test_bad_demo_input_is_named_and_loses_nothing(synaug_cmd, tmp_path):
-    assert run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--methods', 'ce', '--out', str(tmp_path)).returncode == 0
+def test_bad_demo_input_is_named_and_loses_nothing(tmp_path):
+    assert here('demo', '--quick', '--dataset', 'digits', '--methods', 'ce', '--out', str(tmp_path)).returncode == 0
     before = (tmp_path/'results.json').read_bytes()
-    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--imbalance-factor', '0.5', '--out', str(tmp_path))
+    r = here('demo', '--dataset', 'digits', '--imbalance-factor', '0.5', '--out', str(tmp_path))
     assert r.returncode == 1
     assert 'imbalance_factor (largest / smallest class) must be a finite number >= 1' in r.stderr and '0.5' in r.stderr
     assert 'Traceback' not in r.stderr
-    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--methods', 'ce', 'mixup', '--out', str(tmp_path))
+    r = here('demo', '--dataset', 'digits', '--methods', 'ce', 'mixup', '--out', str(tmp_path))
     assert r.returncode == 1 and "'mixup'" in r.stderr and 'synaug_mixup' in r.stderr
-    r = run(synaug_cmd, 'demo', '--dataset', 'digits', '--task', 'spurious', '--methods', 'balanced_softmax', '--out', str(tmp_path))
+    r = here('demo', '--dataset', 'digits', '--task', 'spurious', '--methods', 'balanced_softmax', '--out', str(tmp_path))
     assert r.returncode == 1 and "'balanced_softmax'" in r.stderr and 'group_dro' in r.stderr
     assert (tmp_path/'results.json').read_bytes() == before
 

@@ -4,57 +4,59 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from conftest import synaug_in_process as here   # `here(...)`: the same command in this process
 from synaug_nb.test_utils import write_image_folder, write_cifar, write_imagenet_lt, write_utkface, write_waterbirds
 
 def run(cmd, *args):
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=900)
 
-def profile(cmd, out, *args):
-    r = run(cmd, 'profile', '--out', out, *args)
+def profile(out, *args):
+    "`synaug profile` in this process (`test_cli` runs it as the console script)."
+    r = here('profile', '--out', out, *args)
     assert r.returncode == 0, r.stderr
     return json.loads((Path(out)/'profile.json').read_text()), r
 
 def counts(res): return list(res['train']['counts'].values())
 
-def test_folder_with_held_out_test(synaug_cmd, tmp_path):
+def test_folder_with_held_out_test(tmp_path):
     root = write_image_folder(tmp_path/'pets', ('cat', 'dog', 'fox'), n_per_class=[20, 6, 2], size=16)
-    res, r = profile(synaug_cmd, tmp_path/'p', '--data', f'folder:{root}')
+    res, r = profile(tmp_path/'p', '--data', f'folder:{root}')
     assert res['dataset'] == f'folder:{root}' and res['task'] == 'longtail'
     assert counts(res) == [16, 5, 1] and res['n_test'] == 6           # 20% of each class, at least one
     assert 'stratified hold-out' in r.stdout and 'the training set itself' in r.stdout
 
-def test_folder_with_train_and_test(synaug_cmd, tmp_path):
+def test_folder_with_train_and_test(tmp_path):
     write_image_folder(tmp_path/'d'/'train', ('a', 'b'), n_per_class=[9, 3], size=16)
     write_image_folder(tmp_path/'d'/'test', ('a', 'b'), n_per_class=2, size=16)
-    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'folder:{tmp_path/"d"}')
+    res, _ = profile(tmp_path/'p', '--data', f'folder:{tmp_path/"d"}')
     assert counts(res) == [9, 3] and res['n_test'] == 4
 
-def test_cifar_long_tail_and_generator_holdout(synaug_cmd, tmp_path):
+def test_cifar_long_tail_and_generator_holdout(tmp_path):
     root = write_cifar(tmp_path/'c', 'cifar10', n_train=500, n_test=50)      # 50 per class
-    res, r = profile(synaug_cmd, tmp_path/'p', '--data', f'cifar10:{root}', '--no-verify', '--imbalance-factor', '10')
+    res, r = profile(tmp_path/'p', '--data', f'cifar10:{root}', '--no-verify', '--imbalance-factor', '10')
     c = counts(res)
     assert c[0] == 50 and c[-1] == 5 and c == sorted(c, reverse=True) and res['n_test'] == 50
     # the head class keeps all 50 images: nothing balanced is left for the generator, which trains on the training set
     assert 'the training set itself' in r.stdout and res['n_holdout'] == sum(c)
 
-def test_cifar100_and_experiment_key(synaug_cmd, tmp_path):
+def test_cifar100_and_experiment_key(tmp_path):
     root = write_cifar(tmp_path/'c', 'cifar100', n_train=2000, n_test=200)
-    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'cifar100:{root}', '--no-verify', '--imbalance-factor', '10')
+    res, _ = profile(tmp_path/'p', '--data', f'cifar100:{root}', '--no-verify', '--imbalance-factor', '10')
     assert len(counts(res)) == 100 and counts(res)[0] == 20 and counts(res)[-1] == 2
-    res2, _ = profile(synaug_cmd, tmp_path/'q', '--data', f'cifar100_lt:{root}', '--no-verify', '--imbalance-factor', '10', '--n-max', '20')
+    res2, _ = profile(tmp_path/'q', '--data', f'cifar100_lt:{root}', '--no-verify', '--imbalance-factor', '10', '--n-max', '20')
     assert counts(res2) == counts(res) and res2['n_test'] == 200
 
-def test_list_files(synaug_cmd, tmp_path):
+def test_list_files(tmp_path):
     root = write_imagenet_lt(tmp_path/'inet', counts=(6, 3, 2), n_test=2)
-    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'list:{root}:ImageNet_LT_train.txt:ImageNet_LT_test.txt')
+    res, _ = profile(tmp_path/'p', '--data', f'list:{root}:ImageNet_LT_train.txt:ImageNet_LT_test.txt')
     assert counts(res) == [6, 3, 2] and res['n_test'] == 6
-    res, _ = profile(synaug_cmd, tmp_path/'q', '--data', f'list:{root}:ImageNet_LT_train.txt')   # no test list: held out
+    res, _ = profile(tmp_path/'q', '--data', f'list:{root}:ImageNet_LT_train.txt')   # no test list: held out
     assert counts(res) == [5, 2, 1] and res['n_test'] == 3
 
-def test_utkface_and_waterbirds_are_group_tasks(synaug_cmd, tmp_path):
-    res, _ = profile(synaug_cmd, tmp_path/'p', '--data', f'utkface:{write_utkface(tmp_path/"u", n=40)}')
+def test_utkface_and_waterbirds_are_group_tasks(tmp_path):
+    res, _ = profile(tmp_path/'p', '--data', f'utkface:{write_utkface(tmp_path/"u", n=40)}')
     assert res['task'] == 'fairness' and 'cells' in res['train'] and res['n_test'] == 8
-    res, r = profile(synaug_cmd, tmp_path/'q', '--data', f'waterbirds:{write_waterbirds(tmp_path/"w", n=48)}')
+    res, r = profile(tmp_path/'q', '--data', f'waterbirds:{write_waterbirds(tmp_path/"w", n=48)}')
     assert res['task'] == 'spurious' and res['n_test'] == 16 and res['n_holdout'] == 16 and 'validation split' in r.stdout
 
 @pytest.mark.parametrize('make,spec,msg', [
@@ -65,7 +67,7 @@ def test_utkface_and_waterbirds_are_group_tasks(synaug_cmd, tmp_path):
     ('one_class', 'folder:{}', 'at least two'),
     ('mixed', 'folder:{}', 'different sizes'),
 ])
-def test_wrong_specs_fail_before_any_work(synaug_cmd, tmp_path, make, spec, msg):
+def test_wrong_specs_fail_before_any_work(tmp_path, make, spec, msg):
     d = tmp_path/'d'
     if make == 'no_test_image':
         write_image_folder(d/'train', ('a', 'b'), 3, size=16); write_image_folder(d/'test', ('a',), 2, size=16)
@@ -73,21 +75,21 @@ def test_wrong_specs_fail_before_any_work(synaug_cmd, tmp_path, make, spec, msg)
     elif make == 'mixed':
         write_image_folder(d, ('a', 'b'), 4, size=16); Image.new('RGB', (20, 12)).save(d/'a'/'odd.png')
     out = tmp_path/'out'
-    r = run(synaug_cmd, 'run', '--quick', '--data', spec.format(d), '--out', out)
+    r = here('run', '--quick', '--data', spec.format(d), '--out', out)
     assert r.returncode == 1 and msg in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr
     assert not (out/'generator').exists() and not (out/'results.json').exists()    # nothing trained, nothing written
 
-def test_generator_data_with_other_classes_is_refused(synaug_cmd, tmp_path):
+def test_generator_data_with_other_classes_is_refused(tmp_path):
     mine = write_image_folder(tmp_path/'mine', ('cat', 'dog'), 6, size=16)
     other = write_image_folder(tmp_path/'other', ('cat', 'cow'), 6, size=16)
-    r = run(synaug_cmd, 'train', '--data', f'folder:{mine}', '--generator-data', f'folder:{other}', '--steps', 5, '--out', tmp_path/'t')
+    r = here('train', '--data', f'folder:{mine}', '--generator-data', f'folder:{other}', '--steps', 5, '--out', tmp_path/'t')
     assert r.returncode == 1 and "unknown: ['cow']" in r.stderr and "missing: ['dog']" in r.stderr, r.stderr
     assert not (tmp_path/'t').exists()
 
-def test_root_that_is_not_fashion_mnist_is_an_error(synaug_cmd, tmp_path):
+def test_root_that_is_not_fashion_mnist_is_an_error(tmp_path):
     folder = write_image_folder(tmp_path/'pets', n_per_class=4, size=16)
-    r = run(synaug_cmd, 'profile', '--root', folder, '--out', tmp_path/'p')   # used to profile scikit-learn digits silently
+    r = here('profile', '--root', folder, '--out', tmp_path/'p')   # used to profile scikit-learn digits silently
     assert r.returncode == 1 and 'Fashion-MNIST idx files' in r.stderr and str(folder) in r.stderr
     assert not (tmp_path/'p'/'profile.json').exists()
 
@@ -129,10 +131,10 @@ def test_run_with_a_diffusers_checkpoint(synaug_cmd, tmp_path, backend):
     assert f'{backend} generator ready' in r.stdout
     assert res['domain_probe_accuracy'] is None and any('no domain-gap diagnostics' in n for n in res['data_notes'])   # too few images to probe: said, not fatal
 
-def test_one_class_folder_is_refused_before_training(synaug_cmd, tmp_path):
+def test_one_class_folder_is_refused_before_training(tmp_path):
     "Issue 12: a one-class folder used to train to '100% accuracy' without a word; every command refuses it now, naming the class."
     one = write_image_folder(tmp_path/'one', ('cat',), n_per_class=12, size=16)
     for cmd in (('train', '--steps', 5), ('run', '--quick')):
-        r = run(synaug_cmd, *cmd, '--data', f'folder:{one}', '--out', tmp_path/cmd[0])
+        r = here(*cmd, '--data', f'folder:{one}', '--out', tmp_path/cmd[0])
         assert r.returncode == 1 and "has one class (['cat']); a classifier needs at least two" in r.stderr, r.stderr
         assert not (tmp_path/cmd[0]/'report.json').exists() and not (tmp_path/cmd[0]/'results.json').exists()

@@ -1,5 +1,5 @@
 "Every experiment of the registry dry-run end to end through its command line: toy files in the real format, a random-weight checkpoint of its backend, the same code as a GPU run."
-import json, math, subprocess, sys
+import json, math
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -7,12 +7,11 @@ from synaug_nb.experiments import EXPERIMENTS, experiment
 from synaug_nb.experiment_runs import experiment_methods, toy_scale
 from synaug_nb.plan import Plan
 
-SYNAUG = Path(sys.executable).parent/'synaug'
+from conftest import synaug_in_process
 
 def run_cmd(key, *args):
-    "`synaug run --experiment KEY ...`, the console command a user runs."
-    cmd = [str(SYNAUG), 'run', '--experiment', key, *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    "`synaug run --experiment KEY ...` as a user types it, run by the command's `main` in this process (`test_cli` runs the console script itself)."
+    return synaug_in_process('run', '--experiment', key, *args)
 
 def is_num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 100
 

@@ -2,7 +2,7 @@
 import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import BIN
+from conftest import BIN, synaug_in_process as here   # `here(...)`: the same command in this process (no interpreter start)
 
 COMMON = ['--dataset', 'digits', '--imbalance-factor', '10', '--seed', '0', '--quiet', '--cpu']
 
@@ -15,7 +15,7 @@ def synaug(*args, **kw):
 def generator(tmp_path_factory):
     "A small embedded generator trained once on the digits hold-out and saved."
     out = tmp_path_factory.mktemp('gen')/'g'
-    r = synaug('train-generator', *COMMON, '--train-steps', '150', '--train-batch-size', '64', '--out', out)
+    r = here('train-generator', *COMMON, '--train-steps', '150', '--train-batch-size', '64', '--out', out)
     assert r.returncode == 0, r.stderr
     assert (out/'unet'/'diffusion_pytorch_model.safetensors').exists()
     return out
@@ -64,17 +64,17 @@ def test_kill_and_resume_equals_uninterrupted(generator, tmp_path):
 
 def test_resume_regenerates_unreadable_files(generator, tmp_path):
     a = tmp_path/'a'
-    assert synaug(*run_args(generator, a)).returncode == 0
+    assert here(*run_args(generator, a)).returncode == 0
     full = files(a); victim = a/sorted(full)[10]
     victim.write_bytes(b'\x89PNG broken')
-    r = synaug(*run_args(generator, a)); assert r.returncode == 0, r.stderr
+    r = here(*run_args(generator, a)); assert r.returncode == 0, r.stderr
     assert files(a) == full
 
 def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path):
     a = tmp_path/'a'
-    assert synaug(*run_args(generator, a)).returncode == 0
+    assert here(*run_args(generator, a)).returncode == 0
     before = {p: p.stat().st_mtime_ns for p in a.rglob('*')}
-    r = synaug('synthesize', *COMMON, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
+    r = here('synthesize', *COMMON, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
     assert r.returncode == 1 and "holds another plan's manifest" in r.stderr
     assert {p: p.stat().st_mtime_ns for p in a.rglob('*')} == before
 
@@ -94,20 +94,20 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
     args = ['synthesize', *COMMON, '--model', generator, '--steps', '4', '--out', out]
-    r = synaug(*args, *extra)
+    r = here(*args, *extra)
     assert r.returncode == 1 and msg in r.stderr, r.stderr
     assert not out.exists()          # refused before anything was written
 
 def test_unknown_class_in_modifier_file(generator, tmp_path):
     book = tmp_path/'book.json'
     book.write_text(json.dumps({'templates': ['a photo of {modifier} {class}'], 'modifiers': {'eleven': ['big']}}))
-    r = synaug('synthesize', *COMMON, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
+    r = here('synthesize', *COMMON, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
     assert r.returncode == 1 and "'eleven'" in r.stderr
     assert not (tmp_path/'o').exists()
 
 def test_feedback_run_records_criterion(generator, tmp_path):
     out = tmp_path/'fb'
-    r = synaug(*run_args(generator, out), '--criterion', 'entropy', '--feedback-scale', '0.05', '--feedback-every', '2', '--judge-steps', '60')
+    r = here(*run_args(generator, out), '--criterion', 'entropy', '--feedback-scale', '0.05', '--feedback-every', '2', '--judge-steps', '60')
     assert r.returncode == 0, r.stderr
     import pandas as pd
     m = pd.concat([pd.read_csv(f) for f in out.glob('manifest-*.csv')])
@@ -125,16 +125,16 @@ def test_accelerate_launch_shards_without_overlap(generator, tmp_path):
     from synaug_nb.synthesize import load_synthetic
     syn = load_synthetic(out)
     assert syn.meta['index'].tolist() == list(range(len(syn))) and syn.meta.seed.is_unique
-    a = tmp_path/'single'; assert synaug(*run_args(generator, a)).returncode == 0
+    a = tmp_path/'single'; assert here(*run_args(generator, a)).returncode == 0
     assert load_synthetic(a).meta.seed.tolist() == syn.meta.seed.tolist()
 
 def test_filtered_run_is_uniform_and_records_what_was_dropped(generator, tmp_path):
     out = tmp_path/'f'
-    r = synaug(*run_args(generator, out), '--filter-criterion', 'loss', '--filter-quantile', '0.5', '--judge-steps', '60')
+    r = here(*run_args(generator, out), '--filter-criterion', 'loss', '--filter-quantile', '0.5', '--judge-steps', '60')
     assert r.returncode == 0, r.stderr
     from synaug_nb.synthesize import load_synthetic, dropped_set, read_manifest
     syn = load_synthetic(out); plain = tmp_path/'p'
-    assert synaug(*run_args(generator, plain)).returncode == 0
+    assert here(*run_args(generator, plain)).returncode == 0
     assert syn.counts().tolist() == load_synthetic(plain).counts().tolist()          # the same plan, met exactly
     dr = dropped_set(out)
     assert len(dr) >= 0.4 * len(syn) and set(dr.meta.verdict) == {'criterion'}      # about half of the first pass, then some replacements
@@ -167,7 +167,7 @@ def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path
         assert p.stdout.readline().strip() == 'waiting'          # two batches written, the third in the generator, the lock held
         before = files(b), manifest(b)
         assert len(before[0]) == 2 * 8
-        r = synaug(*run_args(generator, b))
+        r = here(*run_args(generator, b))
         assert r.returncode == 1 and f"is being written by pid {p.pid} on " in r.stderr, r.stderr
         assert (files(b), manifest(b)) == before                # the refused process wrote nothing
         p.stdin.write('go\n'); p.stdin.flush()
@@ -180,32 +180,32 @@ def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path
 def test_img2img_strength_starts_from_real_images(generator, tmp_path):
     "`--strength`: the same generator and loop, each image started from a real training image of its class (named in the manifest)."
     out = tmp_path/'i2i'
-    r = synaug('synthesize', *COMMON, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
+    r = here('synthesize', *COMMON, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
     assert r.returncode == 0, r.stderr
     m = list(csv.DictReader(open(next(out.glob('manifest-*.csv')))))
     assert m and {x['backend'] for x in m} == {'pixel-img2img'} and all(x['condition'] for x in m)
     assert json.loads((out/'run.json').read_text())['generator_settings']['strength'] == 0.5
 
 def test_list_names_every_registry_entry():
-    r = synaug('list')
+    r = here('list')
     assert r.returncode == 0, r.stderr
     for name in ('synaug_img2img', 'fg_rounds', 'oracle', 'hardness', 'unclip'): assert f'  {name} ' in r.stdout, name
-    assert synaug('list', 'planets').returncode == 2     # argparse: invalid choice
+    assert here('list', 'planets').returncode == 2     # argparse: invalid choice
 
 def test_sampler_is_recorded_and_a_resume_with_another_is_refused(generator, tmp_path):
     out = tmp_path/'ddim'
-    r = synaug(*run_args(generator, out), '--sampler', 'ddim')
+    r = here(*run_args(generator, out), '--sampler', 'ddim')
     assert r.returncode == 0, r.stderr
     rj = json.loads((out/'run.json').read_text())
     assert 'scheduler' not in rj and rj['scheduler_config']['timestep_spacing'] == 'trailing' and rj['scheduler_config']['clip_sample'] is False
     before = files(out)
-    r = synaug(*run_args(generator, out))                      # the default sampler, DPM-Solver++, on DDIM's images
+    r = here(*run_args(generator, out))                      # the default sampler, DPM-Solver++, on DDIM's images
     assert r.returncode == 1 and "differs in ['scheduler', 'scheduler_config']" in r.stderr and '--sampler' in r.stderr, r.stderr
     assert files(out) == before
-    r = synaug(*run_args(generator, out), '--sampler', 'ddim')  # the same sampler: the finished folder resumes, nothing to make
+    r = here(*run_args(generator, out), '--sampler', 'ddim')  # the same sampler: the finished folder resumes, nothing to make
     assert r.returncode == 0, r.stderr
     assert files(out) == before
     dpm = tmp_path/'dpm'
-    assert synaug(*run_args(generator, dpm)).returncode == 0
+    assert here(*run_args(generator, dpm)).returncode == 0
     assert json.loads((dpm/'run.json').read_text())['scheduler'] == 'DPMSolverMultistepScheduler'
     assert files(dpm).keys() == before.keys() and files(dpm) != before   # same plan and seeds, another sampler's images

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest, torch
 from safetensors.torch import load_file
+from conftest import synaug_in_process as here   # `here(...)`: the same command in this process
 
 ARGS = ['train', '--dataset', 'digits', '--steps', '400', '--save-every', '20', '--quiet', '--cpu']
 
@@ -43,7 +44,7 @@ def test_sigkill_then_resume_matches_uninterrupted(synaug_cmd, tmp_path):
     assert wa.keys() == wb.keys()
     for k in wa: torch.testing.assert_close(wa[k].float(), wb[k].float(), rtol=0, atol=1e-5, msg=k)
 
-def test_synthetic_folder_with_other_classes_is_refused(synaug_cmd, tmp_path):
+def test_synthetic_folder_with_other_classes_is_refused(tmp_path):
     from synaug_nb.data import ImageSet
     from synaug_nb.plan import uniformize
     from synaug_nb.generators import PixelGenerator
@@ -52,10 +53,10 @@ def test_synthetic_folder_with_other_classes_is_refused(synaug_cmd, tmp_path):
     ds = ImageSet(np.zeros((5, 8, 8, 1), np.uint8), [0, 0, 0, 1, 2], ['cat', 'dog', 'emu'], name='animals')
     gen = PixelGenerator(PixelDiffusion.build(ds.classes, size=8, widths=(8, 16)), device='cpu')
     synthesize(uniformize(ds), gen, tmp_path/'syn', steps=2, progress=False)
-    r = run(synaug_cmd, 'train', '--dataset', 'digits', '--steps', '5', '--synthetic', str(tmp_path/'syn'), '--out', str(tmp_path/'o'), '--quiet')
+    r = here('train', '--dataset', 'digits', '--steps', '5', '--synthetic', str(tmp_path/'syn'), '--out', str(tmp_path/'o'), '--quiet')
     assert r.returncode == 1 and "unknown: ['cat', 'dog', 'emu']" in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path/'o'/'checkpoint').exists()
-    r = run(synaug_cmd, 'train', '--dataset', 'digits', '--steps', '5', '--synthetic', str(tmp_path/'nowhere'), '--out', str(tmp_path/'o'), '--quiet')
+    r = here('train', '--dataset', 'digits', '--steps', '5', '--synthetic', str(tmp_path/'nowhere'), '--out', str(tmp_path/'o'), '--quiet')
     assert r.returncode == 1 and 'nowhere' in r.stderr
 
 def test_mismatched_groups_are_refused(tmp_path):
@@ -70,14 +71,14 @@ def test_mismatched_groups_are_refused(tmp_path):
                                             ('--lr', '-1', '--lr must be a finite number > 0; got -1.0'),
                                             ('--steps', '0', '--steps must be an integer >= 1; got 0'),
                                             ('--finetune-steps', '-2', '--finetune-steps must be an integer >= 0; got -2')])
-def test_bad_numbers_fail_in_one_line_before_any_work(synaug_cmd, tmp_path, flag, value, msg):
+def test_bad_numbers_fail_in_one_line_before_any_work(tmp_path, flag, value, msg):
     "Issue 12: `--lr nan` used to train to NaN weights and exit 0, `--lr -1` printed a torch traceback; now one line, exit 1, nothing written."
     out = tmp_path/'run'
-    r = run(synaug_cmd, 'train', '--dataset', 'digits', flag, value, '--out', str(out), '--quiet', '--cpu')
+    r = here('train', '--dataset', 'digits', flag, value, '--out', str(out), '--quiet', '--cpu')
     assert r.returncode == 1 and r.stderr == f"synaug train: error: {msg}\n", r.stderr
     assert not out.exists()
 
-def test_folder_planned_for_other_counts_is_refused(synaug_cmd, tmp_path):
+def test_folder_planned_for_other_counts_is_refused(tmp_path):
     "Issue 12: a synthetic folder planned for imbalance factor 10 joined to real data cut at factor 3 used to train on a non-uniform union, exit 0."
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.plan import uniformize
@@ -88,15 +89,15 @@ def test_folder_planned_for_other_counts_is_refused(synaug_cmd, tmp_path):
     gen = PixelGenerator(PixelDiffusion.build(tr.classes, size=8, widths=(8, 16)), device='cpu')   # untrained: only the counts matter here
     synthesize(uniformize(tr), gen, tmp_path/'syn', steps=1, batch_size=256, progress=False)
     base = ['train', '--dataset', 'digits', '--steps', '3', '--synthetic', str(tmp_path/'syn'), '--quiet', '--cpu']
-    r = run(synaug_cmd, *base, '--imbalance-factor', '3', '--out', str(tmp_path/'o3'))
+    r = here(*base, '--imbalance-factor', '3', '--out', str(tmp_path/'o3'))
     assert r.returncode == 1 and 'planned for other real counts than the training set' in r.stderr and r.stderr.count('\n') == 1, r.stderr
     assert not (tmp_path/'o3').exists()
-    r = run(synaug_cmd, *base, '--imbalance-factor', '10', '--out', str(tmp_path/'o10'))   # the set it was planned for
+    r = here(*base, '--imbalance-factor', '10', '--out', str(tmp_path/'o10'))   # the set it was planned for
     assert r.returncode == 0, r.stderr
-    r = run(synaug_cmd, *base, '--imbalance-factor', '3', '--allow-mismatch', '--out', str(tmp_path/'o3'))
+    r = here(*base, '--imbalance-factor', '3', '--allow-mismatch', '--out', str(tmp_path/'o3'))
     assert r.returncode == 0, r.stderr
 
-def test_incomplete_folder_names_the_flag_that_accepts_it(synaug_cmd, tmp_path):
+def test_incomplete_folder_names_the_flag_that_accepts_it(tmp_path):
     "Issue 12: the error for an unfinished synthetic folder advised `check_complete=False`, which the CLI cannot pass; it names --allow-incomplete now, and that flag trains on what is there."
     from synaug_nb.benchmarks import longtail_benchmark
     from synaug_nb.plan import uniformize
@@ -108,9 +109,9 @@ def test_incomplete_folder_names_the_flag_that_accepts_it(synaug_cmd, tmp_path):
     plan = uniformize(tr)
     synthesize(plan, gen, tmp_path/'syn', steps=1, batch_size=256, progress=False, rank=0, world_size=2)   # one shard of two: half the plan
     base = ['train', '--dataset', 'digits', '--imbalance-factor', '10', '--steps', '3', '--synthetic', str(tmp_path/'syn'), '--quiet', '--cpu']
-    r = run(synaug_cmd, *base, '--out', str(tmp_path/'o'))
+    r = here(*base, '--out', str(tmp_path/'o'))
     assert r.returncode == 1 and '--allow-incomplete' in r.stderr and r.stderr.count('\n') == 1, r.stderr
     assert not (tmp_path/'o').exists()
-    r = run(synaug_cmd, *base, '--allow-incomplete', '--out', str(tmp_path/'o'))
+    r = here(*base, '--allow-incomplete', '--out', str(tmp_path/'o'))
     assert r.returncode == 0, r.stderr
     assert 0 < len(load_synthetic(tmp_path/'syn', check_complete=False)) < plan.total
