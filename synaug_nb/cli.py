@@ -11,8 +11,8 @@ from .core import DataError, atomic_write, check_int, check_number, check_in
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
-__all__ = ['METHODS_HELP', 'data_spec', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd', 'train_cmd',
-           'list_cmd', 'experiment_cmd', 'main']
+__all__ = ['TRAIN_SETTINGS', 'METHODS_HELP', 'data_spec', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd',
+           'train_cmd', 'list_cmd', 'experiment_cmd', 'main']
 
 # %% ../nbs/15_cli.ipynb #d5c3a160
 def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
@@ -150,6 +150,22 @@ def synthesize_cmd(a) -> dict:
     return {'made': res.made, 'skipped': res.skipped, 'total': res.total, 'dropped': res.dropped}
 
 # %% ../nbs/15_cli.ipynb #4e6554d8
+TRAIN_SETTINGS = ('data', 'dataset', 'root', 'task', 'imbalance_factor', 'n_max', 'class_order', 'seed', 'test_frac', 'image_size',
+                  'synthetic', 'model', 'loss', 'sampler', 'mix', 'mix_partners', 'train_steps', 'batch_size', 'lr')   # what a checkpoint's trajectory depends on
+
+def _check_resume_settings(a, out:Path) -> dict:
+    "The settings a training run's checkpoint depends on (kept in OUT/train_settings.json); a `--resume` with other ones than the checkpoint's is refused, naming them."
+    now = {k: getattr(a, k) for k in TRAIN_SETTINGS}; f = out/'train_settings.json'
+    for k in ('root', 'synthetic'):   # folders: one spelling per folder
+        if now[k] is not None: now[k] = str(Path(now[k]).resolve())
+    if (out/'checkpoint'/'state.pt').exists() and f.is_file():
+        was = json.loads(f.read_text())
+        diff = {k: (was.get(k), v) for k, v in now.items() if was.get(k) != v}
+        if diff:
+            flags = ', '.join(f"{k} {w!r} (now {v!r})" for k, (w, v) in diff.items())
+            raise DataError(f"'{out}' holds a checkpoint trained with other settings: {flags}; resume with the same ones, or choose another --out")
+    return now
+
 def train_cmd(a) -> dict:
     "Train (resumably), fine-tune and evaluate one classifier; writes OUT/model.safetensors (+ .json) and OUT/report.json."
     from synaug_nb.models import build_model, save_model
@@ -162,19 +178,21 @@ def train_cmd(a) -> dict:
     check_number(a.lr, '--lr', 0, lo_open=True); check_int(a.train_steps, '--steps'); check_int(a.batch_size, '--batch-size')
     check_int(a.save_every, '--save-every'); check_int(a.finetune_steps, '--finetune-steps', 0)
     if a.workers is not None: check_int(a.workers, '--workers', 0)
-    b = _bench(a); out = Path(a.out); tr = b.train
+    out = Path(a.out); ck = out/'checkpoint'
+    if (ck/'state.pt').exists() and not a.resume:
+        raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
+    settings = _check_resume_settings(a, out)   # before any data is read
+    b = _bench(a); tr = b.train
     if a.synthetic:
         syn = check_synthetic(tr, load_synthetic(a.synthetic, check_complete=not a.allow_incomplete))
         if not a.allow_mismatch: check_plan_fits(a.synthetic, tr)
     data = tr if not a.synthetic else concat_sets([tr, syn])
-    ck = out/'checkpoint'
-    if (ck/'state.pt').exists() and not a.resume:
-        raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
     set_seed(a.seed)
     model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
     lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, cross_domain=a.mix_partners == 'other_domain', batch_size=a.batch_size, lr=a.lr,
                   seed=a.seed, device='cpu' if a.cpu else None, workers=a.workers)
     if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
+    out.mkdir(parents=True, exist_ok=True); atomic_write(out/'train_settings.json', json.dumps(settings, indent=1))
     lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
     if a.finetune_steps:
         finetune_last_layer(model, data, steps=a.finetune_steps, seed=a.seed, by='class' if a.task == 'longtail' else 'cell',

@@ -1,5 +1,5 @@
 "`synaug train` as a process: killed mid-run and resumed, it ends where an uninterrupted run ends; bad inputs are refused."
-import os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pytest, torch
@@ -115,3 +115,16 @@ def test_incomplete_folder_names_the_flag_that_accepts_it(tmp_path):
     r = here(*base, '--allow-incomplete', '--out', str(tmp_path/'o'))
     assert r.returncode == 0, r.stderr
     assert 0 < len(load_synthetic(tmp_path/'syn', check_complete=False)) < plan.total
+
+def test_resume_with_other_settings_is_refused_and_nothing_changes(tmp_path):
+    "A `--resume` used to continue a checkpoint under whatever flags it was given (another --lr, --mix, ...); now the flags that shape the run are compared with the checkpoint's, before any data is read."
+    out = tmp_path/'run'; base = ['train', '--dataset', 'digits', '--steps', '20', '--save-every', '10', '--quiet', '--cpu', '--out', out]
+    assert here(*base).returncode == 0
+    assert json.loads((out/'train_settings.json').read_text())['lr'] == 0.05
+    before = {p.name: p.read_bytes() for p in out.rglob('*') if p.is_file()}
+    r = here(*base, '--resume', '--lr', '0.1', '--mix', 'mixup')
+    assert r.returncode == 1 and "lr 0.05 (now 0.1)" in r.stderr and "mix 'none' (now 'mixup')" in r.stderr and r.stderr.count('\n') == 1, r.stderr
+    assert 'batch_size' not in r.stderr                                     # only what differs is named
+    assert {p.name: p.read_bytes() for p in out.rglob('*') if p.is_file()} == before
+    r = here(*base, '--resume')                                              # the same flags resume it
+    assert r.returncode == 0, r.stderr
