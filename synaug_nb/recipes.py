@@ -36,7 +36,7 @@ __all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'GUIDANCE', 'DemoConfig', 'demo_benc
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
 GEN_STEPS = {'longtail': 500, 'spurious': 1500, 'fairness': 1500}   # the embedded generator's default training steps per task
-GUIDANCE = {'longtail': 1.0, 'spurious': 2.0, 'fairness': 2.0}    # the embedded generator's classifier-free guidance per task (see 'Guidance scale'); other backends 2.0
+GUIDANCE = {'longtail': 0.75, 'spurious': 2.0, 'fairness': 2.0}    # the embedded generator's classifier-free guidance per task (see 'Guidance scale'); other backends 2.0
 
 @dataclass
 class DemoConfig:
@@ -66,7 +66,7 @@ class DemoConfig:
     # synthesis
     ddim_steps: int = 10                # sampler steps
     sampler: str|None = None            # one of `generators.SAMPLERS`; None: the backend's default (DPM-Solver++ for the embedded generator, DDIM for sd / unclip)
-    guidance_scale: float|None = None  # classifier-free guidance (1: none, the conditional model alone); None: `GUIDANCE` for the task (embedded generator), else 2.0
+    guidance_scale: float|None = None  # classifier-free guidance (1: the conditional model alone; below 1: toward the unconditional one); None: `GUIDANCE` for the task (embedded generator), else 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
     feedback_scale: float|dict = 0.1   # guidance strength: one number for every criterion, or {criterion: scale} naming each one the methods guide with
