@@ -150,14 +150,14 @@ def synthesize_cmd(a) -> dict:
     return {'made': res.made, 'skipped': res.skipped, 'total': res.total, 'dropped': res.dropped}
 
 # %% ../nbs/15_cli.ipynb #4e6554d8
-TRAIN_SETTINGS = ('data', 'dataset', 'root', 'task', 'imbalance_factor', 'n_max', 'class_order', 'seed', 'test_frac', 'image_size',
+TRAIN_SETTINGS = ('data', 'task', 'imbalance_factor', 'n_max', 'class_order', 'seed', 'test_frac', 'image_size',
                   'synthetic', 'model', 'loss', 'sampler', 'mix', 'mix_partners', 'train_steps', 'batch_size', 'lr')   # what a checkpoint's trajectory depends on
 
 def _check_resume_settings(a, out:Path) -> dict:
     "The settings a training run's checkpoint depends on (kept in OUT/train_settings.json); a `--resume` with other ones than the checkpoint's is refused, naming them."
     now = {k: getattr(a, k) for k in TRAIN_SETTINGS}; f = out/'train_settings.json'
-    for k in ('root', 'synthetic'):   # folders: one spelling per folder
-        if now[k] is not None: now[k] = str(Path(now[k]).resolve())
+    now['data'] = data_spec(a.data, a.dataset, a.root)   # --data, --dataset or --root: the one spec they name
+    if now['synthetic'] is not None: now['synthetic'] = str(Path(now['synthetic']).resolve())   # one spelling per folder
     if (out/'checkpoint'/'state.pt').exists() and f.is_file():
         was = json.loads(f.read_text())
         diff = {k: (was.get(k), v) for k, v in now.items() if was.get(k) != v}

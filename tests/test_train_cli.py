@@ -126,5 +126,5 @@ def test_resume_with_other_settings_is_refused_and_nothing_changes(tmp_path):
     assert r.returncode == 1 and "lr 0.05 (now 0.1)" in r.stderr and "mix 'none' (now 'mixup')" in r.stderr and r.stderr.count('\n') == 1, r.stderr
     assert 'batch_size' not in r.stderr                                     # only what differs is named
     assert {p.name: p.read_bytes() for p in out.rglob('*') if p.is_file()} == before
-    r = here(*base, '--resume')                                              # the same flags resume it
+    r = here(*['--data' if x == '--dataset' else x for x in base], '--resume')   # the same flags resume it (--data names the same data)
     assert r.returncode == 0, r.stderr
