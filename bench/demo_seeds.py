@@ -10,11 +10,7 @@ a markdown table and the goals (domain probe <= 90%; synaug closes >= 90% of the
 one std; fg_rounds beats fg_entropy on Few)."""
 import argparse, json, math, shutil
 from pathlib import Path
-import numpy as np
-
-def _ms(vals):
-    v = [x for x in vals if x is not None]
-    return (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) if v else (math.nan, math.nan)
+from _common import mean_std
 
 def _same_settings(stored:dict|None, cfg) -> bool:
     "A finished run is reused when its settings equal `cfg`'s; a setting added to DemoConfig after the run was made counts as equal when `cfg` leaves it at its default (the old run could not have used anything else)."
@@ -28,7 +24,7 @@ def goals(table:dict, runs:list) -> list[tuple[str, bool|None, str]]:
     from synaug_nb.recipes import gap_closed
     m = lambda k, s: table.get(k, {}).get(s, (math.nan,))[0]
     out = []
-    probe = _ms([r['domain_probe_accuracy'] for r in runs])[0]
+    probe = mean_std([r['domain_probe_accuracy'] for r in runs])[0]
     out.append(('domain probe <= 90%', probe <= 90 if not math.isnan(probe) else None, f'{probe:.1f}%'))
     means = {k: {s: v[0] for s, v in t.items()} for k, t in table.items()}
     for split, goal in (('few', 0.9), ('all', 0.7)):
@@ -77,7 +73,7 @@ def main(argv=None):
                 print(f"seed {s}, {o} order: running into {out}", flush=True); res = run_demo(cfg, out, quiet=False)
             runs.append(res); keys.append(f'seed{s}-{o}')
     methods = list(runs[0]['methods']); splits = list(runs[0]['methods'][methods[0]])
-    table = {m: {k: _ms([r['methods'][m][k] for r in runs if m in r['methods']]) for k in splits} for m in methods}
+    table = {m: {k: mean_std([r['methods'][m][k] for r in runs if m in r['methods']]) for k in splits} for m in methods}
     checks = goals(table, runs)
     summary = {'dataset': a.dataset, 'imbalance_factor': runs[0]['imbalance_factor'], 'seeds': a.seeds, 'orders': a.orders, 'runs': keys, 'settings': extra,
                'table': table, 'per_run': {k: r['methods'] for k, r in zip(keys, runs)},

@@ -9,12 +9,13 @@ into OUT/<setting>/synthetic/fg_<criterion>. Every set, the unguided `ldm` one i
 recipe (50/50 real/synthetic batches, balanced softmax; `methods` 'ldm') once per training seed, and is evaluated on the
 balanced test set. Also measured per set, to show whether the guidance changed the images at all: the judge's mean
 entropy, loss and accuracy on them and the mean absolute pixel change from the unguided image of the same seed.
-Writes OUT/sweep.json and prints a table (mean ± std over training seeds)."""
+Writes OUT/sweep.json and prints a table (mean ± sample std over training seeds)."""
 import argparse, json, shutil, time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
+from _common import mean_std
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -31,11 +32,8 @@ def main(argv=None):
     from synaug_nb.synthesize import load_synthetic, read_manifest
     from synaug_nb.data import concat_sets
     demo, out = Path(a.demo), Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    stored = json.loads((demo/'results.json').read_text())['config']
-    from dataclasses import fields
     from synaug_nb.cli import _settings
-    names = {f.name for f in fields(DemoConfig)}
-    cfg = DemoConfig(**{k: v for k, v in stored.items() if k in names and k != 'methods'} | _settings(a.set))
+    cfg = DemoConfig.from_run(demo, methods=None, **_settings(a.set))
     bench = demo_benchmark(cfg); tr = bench.train; plan = demo_plan(bench, cfg)
     gen = demo_generator(bench, cfg, demo)
     cache = {}; t0 = time.time(); judge = train_method('ce', bench, cfg, cache=cache)
@@ -71,13 +69,13 @@ def main(argv=None):
         p = logits.softmax(1); y = torch.from_numpy(syn.labels)
         judged = {'judge_entropy': float(-(p * p.clamp_min(1e-12).log()).sum(1).mean()), 'judge_loss': float(F.cross_entropy(logits, y)),
                   'judge_acc': float(100 * (logits.argmax(1) == y).float().mean())}
-        row = {'setting': name, 'few': sc[:, 0].tolist(), 'all': sc[:, 1].tolist(), 'few_mean': float(sc[:, 0].mean()), 'few_std': float(sc[:, 0].std(ddof=1)) if len(sc) > 1 else 0.0,
-               'all_mean': float(sc[:, 1].mean()), 'all_std': float(sc[:, 1].std(ddof=1)) if len(sc) > 1 else 0.0,
+        (few_mean, few_std), (all_mean, all_std) = mean_std(sc[:, 0]), mean_std(sc[:, 1])
+        row = {'setting': name, 'few': sc[:, 0].tolist(), 'all': sc[:, 1].tolist(), 'few_mean': few_mean, 'few_std': few_std, 'all_mean': all_mean, 'all_std': all_std,
                **judged, 'pixel_change': round(change, 4), 'synthesis_s': synth_s}
         rows.append(row); done[key] = row; res_file.write_text(json.dumps(done, indent=1))
         print(json.dumps(row), flush=True)
     base = rows[0]
-    print(f"\n{cfg.dataset}, seed {cfg.seed}, {len(plain)} synthetic images per set, training seeds {a.train_seeds} (accuracy %, mean ± std)\n")
+    print(f"\n{cfg.dataset}, seed {cfg.seed}, {len(plain)} synthetic images per set, training seeds {a.train_seeds} (accuracy %, mean ± sample std)\n")
     print('| synthetic set | Few | All | Few − ldm | judge: entropy | loss | accuracy % | mean pixel change vs unguided |')
     print('|---|---|---|---|---|---|---|---|')
     for r in rows:

@@ -15,15 +15,11 @@ except where the demo's defaults have changed since it ran.
 Also measured per scale: the `oracle`'s accuracy on the synthetic images (are they recognisably their class?) and
 the linear real-vs-synthetic probe on the oracle's features (`gap.domain_probe`; the real training set against the
 synthetic set, as the demo measures it).
-Prints a table (mean ± std over training seeds) and writes OUT/guidance_sweep.json."""
+Prints a table (mean ± sample std over training seeds) and writes OUT/guidance_sweep.json."""
 import argparse, json, time
-from dataclasses import replace, fields
+from dataclasses import replace
 from pathlib import Path
-import numpy as np
-
-def _ms(v) -> str:
-    v = [x for x in v if x is not None]   # a split with no class (e.g. no Few class) is None
-    return f"{np.mean(v):>9.1f} ± {np.std(v):<4.1f}" if v else f"{'–':>16}"
+from _common import fmt_mean_std
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -39,9 +35,7 @@ def main(argv=None):
     from synaug_nb.gap import domain_probe, extract_features
     from synaug_nb.data import concat_sets
     demo = Path(a.demo); out = Path(a.out or demo/'guidance_sweep'); out.mkdir(parents=True, exist_ok=True)
-    stored = json.loads((demo/'results.json').read_text())['config']
-    names = {f.name for f in fields(DemoConfig)}
-    cfg = DemoConfig(**{k: v for k, v in stored.items() if k in names and k not in ('methods', 'mixup_partners')})
+    cfg = DemoConfig.from_run(demo, methods=None, mixup_partners=DemoConfig.mixup_partners)   # today's Mixup partners, whatever the demo ran with
     for r in a.rows: get_method(r, cfg.task)   # an unknown row fails here, before any synthesis
     bench = demo_benchmark(cfg); plan = demo_plan(bench, cfg); gen = demo_generator(bench, cfg, demo)
     oracle_ctx = MethodContext(bench, cfg); oracle = get_method('oracle', cfg.task).train(oracle_ctx._for('oracle'))
@@ -66,11 +60,11 @@ def main(argv=None):
     res = {'demo': str(demo), 'task': cfg.task, 'seed': cfg.seed, 'class_order': cfg.class_order, 'train_seeds': a.train_seeds, 'rows': rows,
            'per_scale': {f'{w:g}': v for w, v in extra.items()}}
     (out/'guidance_sweep.json').write_text(json.dumps(res, indent=1))
-    print(f"\n{bench.name}, data seed {cfg.seed}, training seeds {a.train_seeds} (mean ± std)")
+    print(f"\n{bench.name}, data seed {cfg.seed}, training seeds {a.train_seeds} (mean ± sample std)")
     print(f"{'w / row':<14}" + ''.join(f"{k:>16}" for k in cols) + f"{'oracle acc':>12}{'probe':>8}")
     for k, rs in rows.items():
         e = extra[float(k.split('/')[0])]
-        print(f"{k:<14}" + ''.join(_ms([r[q] for r in rs]) for q in cols)
+        print(f"{k:<14}" + ''.join(fmt_mean_std([r[q] for r in rs]) for q in cols)
               + f"{e['oracle_acc']:>12}{e['probe']:>8}")
 
 if __name__ == '__main__': main()

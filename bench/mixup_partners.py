@@ -14,11 +14,12 @@ no-Mixup reference) and evaluated on the demo's test set. Variants:
   imbalanced real images whenever λ is small.
 
 A training seed equal to the demo's seed trains exactly the demo's network, so that row reproduces results.json.
-Prints a table (mean ± std over training seeds) and writes OUT/mixup_partners.json."""
+Prints a table (mean ± sample std over training seeds) and writes OUT/mixup_partners.json."""
 import argparse, json, time
-from dataclasses import replace, fields
+from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
+from _common import fmt_mean_std
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -32,9 +33,7 @@ def main(argv=None):
     from synaug_nb.methods import MethodContext, get_method
     from synaug_nb.metrics import evaluate
     demo = Path(a.demo); out = Path(a.out or demo); out.mkdir(parents=True, exist_ok=True)
-    stored = json.loads((demo/'results.json').read_text())['config']
-    names = {f.name for f in fields(DemoConfig)}
-    cfg = DemoConfig(**{k: v for k, v in stored.items() if k in names and k not in ('methods', 'mixup_partners')})
+    cfg = DemoConfig.from_run(demo, methods=None, mixup_partners=DemoConfig.mixup_partners)   # each variant sets its partners below
     bench = demo_benchmark(cfg); plan = demo_plan(bench, cfg)
     syn = demo_synthetic(plan, demo_generator(bench, cfg, demo), cfg, demo, like=bench.train)   # both read back from the demo folder
     plain_mixup = T.mixup
@@ -57,9 +56,9 @@ def main(argv=None):
                     print(f"{v:<13} seed {ts}  {m:<13} " + '  '.join(f"{k} {sc[k]}" for k in keys) + f"  ({time.time() - t:.0f} s)", flush=True)
     finally: T.mixup = plain_mixup
     (out/'mixup_partners.json').write_text(json.dumps({'demo': str(demo), 'task': cfg.task, 'seed': cfg.seed, 'train_seeds': a.train_seeds, 'rows': rows}, indent=1))
-    print(f"\n{cfg.task}, data seed {cfg.seed}, training seeds {a.train_seeds} (mean ± std)")
+    print(f"\n{cfg.task}, data seed {cfg.seed}, training seeds {a.train_seeds} (mean ± sample std)")
     print(f"{'partners / row':<28}" + ''.join(f"{k:>16}" for k in keys))
     for k, rs in rows.items():
-        print(f"{k:<28}" + ''.join(f"{np.mean([r[q] for r in rs]):>9.3g} ± {np.std([r[q] for r in rs]):<4.2g}" for q in keys))
+        print(f"{k:<28}" + ''.join(fmt_mean_std([r[q] for r in rs], digits=1 if q not in ('dp', 'eo') else 3) for q in keys))
 
 if __name__ == '__main__': main()

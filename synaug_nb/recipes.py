@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
-import copy, html, json, math, shutil, time
+import copy, html, json, math, shutil, time, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np
@@ -152,6 +152,21 @@ class DemoConfig:
         return cls(**{**q, **{k: v for k, v in kw.items() if not (k in q and v is None)}})   # None: the quick value
 
     def to_dict(self) -> dict: return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_run(cls, folder, **changes) -> DemoConfig:
+        """The settings a finished run in `folder` ran with (the config of its `results.json`), with `changes` applied
+        (`methods=None`: the task's default rows again). Settings this version no longer has are named in a warning and left out."""
+        f = Path(folder)/'results.json'
+        if not f.is_file(): raise DataError(f"no results.json in '{folder}': from_run reads a finished run's folder (run_demo, `synaug demo` or `synaug run` write it last)")
+        try: stored = json.loads(f.read_text())['config']
+        except (ValueError, KeyError, TypeError) as e: raise DataError(f"'{f}' is not a results.json with a 'config' ({type(e).__name__}: {e})") from None
+        names = {x.name for x in fields(cls)}
+        for k in changes:
+            if k not in names: raise DataError(f"unknown DemoConfig setting {k!r}; valid: {', '.join(sorted(names))}")
+        if gone := sorted(set(stored) - names):
+            warnings.warn(f"'{f}' records settings this version of DemoConfig does not have, left out: {', '.join(gone)}")
+        return cls(**{k: v for k, v in stored.items() if k in names} | changes)
 
 # %% ../nbs/12_recipes.ipynb #9a5024a7
 def demo_benchmark(cfg:DemoConfig, root=None) -> Benchmark:

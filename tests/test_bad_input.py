@@ -1,15 +1,13 @@
 "Bad input across the data layer: each case gets a DataError naming the value and what is valid, or, when asked, a report."
-import warnings
 import numpy as np
 import pytest
-from PIL import Image
 from synaug_nb.core import DataError
 from synaug_nb.data import ImageSet
-from synaug_nb.imbalance import make_long_tail, balanced_split, subsample_cells, longtail_counts
+from synaug_nb.imbalance import make_long_tail, balanced_split, subsample_cells
 from synaug_nb.loaders import (load_image_folder, load_waterbirds, load_utkface, load_list_file, load_fashion_mnist,
                                load_cifar, read_idx)
 from synaug_nb.test_utils import (write_image_folder, write_waterbirds, write_utkface, write_imagenet_lt,
-                                  write_fashion_mnist, write_cifar, write_idx)
+                                  write_fashion_mnist, write_cifar)
 
 def corrupt(path): path.write_bytes(path.read_bytes()[:40])   # a truncated image file
 

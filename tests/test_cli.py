@@ -1,14 +1,10 @@
 "The `synaug` command as a user runs it: the README's main job, bad input, and nothing lost."
-import json, subprocess
-from pathlib import Path
+import json
 import pytest
-from conftest import needs_fmnist, synaug_in_process as here   # `here(...)`: the same command in this process
+from conftest import needs_fmnist, synaug_in_process as here, synaug_process as proc   # `here(...)`: the same command in this process; `proc(...)`: the console script
 
-def run(cmd, *args):
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=600)
-
-def test_profile_digits(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'profile', '--dataset', 'digits', '--imbalance-factor', '10', '--out', str(tmp_path))
+def test_profile_digits(tmp_path):
+    r = proc('profile', '--dataset', 'digits', '--imbalance-factor', '10', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'profile.json').read_text())
     assert res['dataset'] == 'digits' and res['imbalance_factor'] == 10
@@ -47,8 +43,8 @@ def test_profile_group_tasks(tmp_path, task, key):
 
 LT_KEYS = {'dataset', 'imbalance_factor', 'seed', 'methods', 'domain_probe_accuracy', 'seconds'}
 
-def test_demo_quick_digits_runs_every_method(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--out', str(tmp_path))
+def test_demo_quick_digits_runs_every_method(tmp_path):
+    r = proc('demo', '--quick', '--dataset', 'digits', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'results.json').read_text())
     assert LT_KEYS <= set(res) and res['dataset'] == 'digits' and res['imbalance_factor'] == 10 and res['seed'] == 0
@@ -68,8 +64,8 @@ def test_demo_quick_digits_runs_every_method(synaug_cmd, tmp_path):
     assert len(list((tmp_path/'synthetic'/'fg_entropy').rglob('*.png'))) == res['n_synthetic']
 
 @pytest.mark.parametrize('task', ['spurious', 'fairness'])
-def test_demo_quick_group_tasks(synaug_cmd, tmp_path, task):
-    r = run(synaug_cmd, 'demo', '--quick', '--dataset', 'digits', '--task', task, '--methods', 'ce', 'group_dro', 'synaug', '--out', str(tmp_path))
+def test_demo_quick_group_tasks(tmp_path, task):
+    r = proc('demo', '--quick', '--dataset', 'digits', '--task', task, '--methods', 'ce', 'group_dro', 'synaug', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'results.json').read_text())
     assert res['task'] == task and list(res['methods']) == ['ce', 'group_dro', 'synaug']
@@ -91,20 +87,20 @@ def test_bad_demo_input_is_named_and_loses_nothing(tmp_path):
     assert r.returncode == 1 and "'balanced_softmax'" in r.stderr and 'group_dro' in r.stderr
     assert (tmp_path/'results.json').read_bytes() == before
 
-def test_bad_choice_and_missing_data(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'demo', '--dataset', 'mnist')
+def test_bad_choice_and_missing_data(tmp_path):
+    r = proc('demo', '--dataset', 'mnist')
     assert r.returncode == 1 and "unknown data spec kind 'mnist'" in r.stderr and 'folder:PATH' in r.stderr and 'Traceback' not in r.stderr
-    r = run(synaug_cmd, 'demo', '--dataset', 'fashion-mnist', '--root', str(tmp_path/'nowhere'), '--out', str(tmp_path/'o'))
+    r = proc('demo', '--dataset', 'fashion-mnist', '--root', str(tmp_path/'nowhere'), '--out', str(tmp_path/'o'))
     assert r.returncode == 1 and 'nowhere' in r.stderr and 'not found' in r.stderr
 
-def test_version(synaug_cmd):
+def test_version():
     import synaug_nb
-    r = run(synaug_cmd, '--version')
+    r = proc('--version')
     assert r.returncode == 0 and synaug_nb.__version__ in r.stdout
 
 @needs_fmnist
-def test_demo_quick_fashion_mnist(synaug_cmd, tmp_path):
-    r = run(synaug_cmd, 'demo', '--quick', '--out', str(tmp_path))
+def test_demo_quick_fashion_mnist(tmp_path):
+    r = proc('demo', '--quick', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'results.json').read_text())
     assert res['dataset'] == 'fashion-mnist' and res['imbalance_factor'] == 100

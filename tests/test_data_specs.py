@@ -1,14 +1,10 @@
 "Every data spec kind through the `synaug` command, on files in the real formats (written by `synaug_nb.test_utils`), and the wrong specs it refuses before any work."
-import json, subprocess
+import json
 from pathlib import Path
-import numpy as np
 import pytest
 from PIL import Image
-from conftest import synaug_in_process as here   # `here(...)`: the same command in this process
+from conftest import synaug_in_process as here, synaug_process as proc   # `here(...)`: the same command in this process; `proc(...)`: the console script
 from synaug_nb.test_utils import write_image_folder, write_cifar, write_imagenet_lt, write_utkface, write_waterbirds
-
-def run(cmd, *args):
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=900)
 
 def profile(out, *args):
     "`synaug profile` in this process (`test_cli` runs it as the console script)."
@@ -93,14 +89,14 @@ def test_root_that_is_not_fashion_mnist_is_an_error(tmp_path):
     assert r.returncode == 1 and 'Fashion-MNIST idx files' in r.stderr and str(folder) in r.stderr
     assert not (tmp_path/'p'/'profile.json').exists()
 
-def test_run_on_an_image_folder_end_to_end(synaug_cmd, tmp_path):
+def test_run_on_an_image_folder_end_to_end(tmp_path):
     "`synaug run --data folder:PATH`: a 32 px colour folder, mixed sizes resized by --image-size, a separate generator folder."
     mine = write_image_folder(tmp_path/'mine', ('cat', 'dog', 'fox'), n_per_class=[40, 12, 5], size=40)
     Image.new('L', (48, 36), 80).save(mine/'fox'/'grey_wide.png')                 # another size and mode
     gen = write_image_folder(tmp_path/'gen', ('cat', 'dog', 'fox'), n_per_class=10, size=32, seed=7)
     out = tmp_path/'run'
-    r = run(synaug_cmd, 'run', '--quick', '--data', f'folder:{mine}', '--generator-data', f'folder:{gen}', '--image-size', 32,
-            '--methods', 'ce', 'balanced_softmax', 'synaug', 'oracle', '--out', out)
+    r = proc('run', '--quick', '--data', f'folder:{mine}', '--generator-data', f'folder:{gen}', '--image-size', 32,
+            '--methods', 'ce', 'balanced_softmax', 'synaug', 'oracle', '--out', out, timeout=900)
     assert r.returncode == 0, r.stderr
     res = json.loads((out/'results.json').read_text())
     assert list(res['methods']) == ['ce', 'balanced_softmax', 'synaug', 'oracle']
@@ -112,14 +108,14 @@ def test_run_on_an_image_folder_end_to_end(synaug_cmd, tmp_path):
     assert (out/'report.html').is_file() and 'ce' in r.stdout
 
 @pytest.mark.parametrize('backend', ['sd', 'unclip'])
-def test_run_with_a_diffusers_checkpoint(synaug_cmd, tmp_path, backend):
+def test_run_with_a_diffusers_checkpoint(tmp_path, backend):
     "`synaug run --backend sd|unclip --model CKPT` on a folder: the same comparison, synthetic images from the checkpoint, resized to the real ones; feedback guidance through the VAE decode."
     from synaug_nb.tiny import tiny_sd_pipeline, tiny_unclip_pipeline, save_tiny_checkpoint
     ckpt = save_tiny_checkpoint((tiny_sd_pipeline if backend == 'sd' else tiny_unclip_pipeline)(seed=0), tmp_path/'ckpt')
     mine = write_image_folder(tmp_path/'mine', ('cat', 'dog'), n_per_class=[10, 4], size=16)
     out = tmp_path/'run'
-    r = run(synaug_cmd, 'run', '--quick', '--data', f'folder:{mine}', '--backend', backend, '--model', ckpt,
-            '--methods', 'ce', 'synaug', 'fg_entropy', '--out', out)
+    r = proc('run', '--quick', '--data', f'folder:{mine}', '--backend', backend, '--model', ckpt,
+            '--methods', 'ce', 'synaug', 'fg_entropy', '--out', out, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out/'results.json').read_text())
     assert list(res['methods']) == ['ce', 'synaug', 'fg_entropy'] and res['config']['backend'] == backend

@@ -1,6 +1,5 @@
 "Every experiment of the registry dry-run end to end through its command line: toy files in the real format, a random-weight checkpoint of its backend, the same code as a GPU run."
 import json, math
-from pathlib import Path
 import pandas as pd
 import pytest
 from synaug_nb.experiments import EXPERIMENTS, experiment

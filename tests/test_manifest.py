@@ -1,7 +1,5 @@
 "Manifest compatibility and repair: folders written before the filter columns existed resume, and a row torn by a kill is cut off and its image made again."
 import csv, io
-from pathlib import Path
-import numpy as np
 import pytest
 from synaug_nb.generators import PixelGenerator
 from synaug_nb.pixel_diffusion import PixelDiffusion

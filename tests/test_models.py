@@ -1,5 +1,5 @@
 "Classifiers: checkpoints round-trip for every network, torchvision weights from real files, bad input, freezing semantics."
-import json, warnings
+import json
 import pytest
 import torch
 import torch.nn as nn

@@ -4,7 +4,6 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from conftest import needs_fmnist
-from synaug_nb.data import ImageSet, concat_sets
 from synaug_nb.imbalance import make_long_tail, balanced_split, longtail_counts
 from synaug_nb.loaders import load_fashion_mnist, load_image_folder
 from synaug_nb.benchmarks import longtail_benchmark, group_benchmark

@@ -1,15 +1,9 @@
 "`synaug synthesize` end to end on the CPU: a full run, a run killed with SIGKILL and resumed, and bad input that writes nothing."
-import csv, json, os, signal, subprocess, sys, time
-from pathlib import Path
+import csv, json, signal, subprocess, sys
 import pytest
-from conftest import BIN, synaug_in_process as here   # `here(...)`: the same command in this process (no interpreter start)
+from conftest import BIN, synaug_in_process as here, synaug_process as proc   # `here(...)`: the same command in this process (no interpreter start)
 
 COMMON = ['--dataset', 'digits', '--imbalance-factor', '10', '--seed', '0', '--quiet', '--cpu']
-
-def synaug(*args, **kw):
-    exe = BIN/'synaug'
-    cmd = [str(exe)] if exe.exists() else [sys.executable, '-m', 'synaug_nb.cli']
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=600, **kw)
 
 @pytest.fixture(scope='module')
 def generator(tmp_path_factory):
@@ -48,15 +42,15 @@ sys.exit(main(sys.argv[2:]))
 def test_kill_and_resume_equals_uninterrupted(generator, tmp_path):
     "SIGKILL on the 5th generator call (a hook the test installs), after its images were made but before any was written; the resume equals an uninterrupted run."
     a, b = tmp_path/'a', tmp_path/'b'
-    r = synaug(*run_args(generator, a)); assert r.returncode == 0, r.stderr
+    r = proc(*run_args(generator, a)); assert r.returncode == 0, r.stderr
     full = files(a); assert len(full) > 100
-    p = subprocess.run([sys.executable, '-c', KILL_ON_CALL, '5', *map(str, run_args(generator, b))], capture_output=True, text=True, timeout=600)
+    p = proc(*run_args(generator, b), cmd=[sys.executable, '-c', KILL_ON_CALL, '5'])
     assert p.returncode == -signal.SIGKILL, p.stderr
     assert len(files(b)) == 4 * 8 and len(manifest(b)) == 4 * 8                 # four batches of 8 on disk, the fifth lost
     partial = files(b)
     assert 0 < len(partial) < len(full), (len(partial), len(full))
 
-    r = synaug(*run_args(generator, b)); assert r.returncode == 0, r.stderr
+    r = proc(*run_args(generator, b)); assert r.returncode == 0, r.stderr
     assert 'reused' in r.stdout
     assert files(b) == full                      # same files, byte for byte: no gap, no corrupted file
     assert manifest(b) == manifest(a)            # one row per image, no duplicate
@@ -160,7 +154,7 @@ sys.exit(main(sys.argv[2:]))
 def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path):
     "Issue 12: two `synaug synthesize` on one folder. The second is refused, naming the first's pid, and writes nothing; the first finishes the set byte for byte."
     a, b = tmp_path/'a', tmp_path/'b'
-    assert synaug(*run_args(generator, a)).returncode == 0
+    assert proc(*run_args(generator, a)).returncode == 0
     p = subprocess.Popen([sys.executable, '-c', BLOCK_ON_CALL, '3', *map(str, run_args(generator, b))],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -1,18 +1,14 @@
 "`synaug train` as a process: killed mid-run and resumed, it ends where an uninterrupted run ends; bad inputs are refused."
-import json, os, signal, subprocess, sys, time
-from pathlib import Path
+import json, os, signal, sys
 import numpy as np
 import pytest, torch
 from safetensors.torch import load_file
-from conftest import synaug_in_process as here   # `here(...)`: the same command in this process
+from conftest import synaug_in_process as here, synaug_process as proc   # `here(...)`: the same command in this process; `proc(...)`: as its own process
 
 ARGS = ['train', '--dataset', 'digits', '--steps', '400', '--save-every', '20', '--quiet', '--cpu']
 
 def _env():
     return {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-
-def run(cmd, *args, timeout=600):
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, env=_env())
 
 KILL_AT_STEP = """
 import os, signal, sys
@@ -30,16 +26,16 @@ from synaug_nb.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
-def test_sigkill_then_resume_matches_uninterrupted(synaug_cmd, tmp_path):
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     "Killed (SIGKILL, at step 130 of 400 through a callback the test installs) and resumed: the weights of an uninterrupted run."
     a, b = tmp_path/'a', tmp_path/'b'
-    r = run(synaug_cmd, *ARGS, '--out', str(a)); assert r.returncode == 0, r.stderr
-    r = run([sys.executable, '-c', KILL_AT_STEP, '130'], *ARGS, '--out', str(b))
+    r = proc(*ARGS, '--out', str(a), env=_env()); assert r.returncode == 0, r.stderr
+    r = proc(*ARGS, '--out', str(b), cmd=[sys.executable, '-c', KILL_AT_STEP, '130'], env=_env())
     assert r.returncode == -signal.SIGKILL, r.stderr
     assert not (b/'model.safetensors').exists()                        # it really was cut short
     state = b/'checkpoint'/'state.pt'
     assert int(torch.load(state, weights_only=True)['step']) == 120   # the last checkpoint before the kill (every 20 steps)
-    r = run(synaug_cmd, *ARGS, '--resume', '--out', str(b)); assert r.returncode == 0, r.stderr
+    r = proc(*ARGS, '--resume', '--out', str(b), env=_env()); assert r.returncode == 0, r.stderr
     wa, wb = load_file(str(a/'model.safetensors')), load_file(str(b/'model.safetensors'))
     assert wa.keys() == wb.keys()
     for k in wa: torch.testing.assert_close(wa[k].float(), wb[k].float(), rtol=0, atol=1e-5, msg=k)

@@ -1,0 +1,64 @@
+"The benchmark scripts in `bench/`: each answers --help, and the sweeps that start from a finished demo reproduce that demo's rows at its own settings (what their docstrings promise, and what makes their tables comparable with the demo's)."
+import contextlib, importlib.util, io, json, math, sys
+from pathlib import Path
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1]/'bench'
+SCRIPTS = sorted(p for p in BENCH.glob('*.py') if not p.name.startswith('_'))
+
+def script(name):
+    "`bench/<name>.py` imported as a module (its `main` not run)."
+    if str(BENCH) not in sys.path: sys.path.insert(0, str(BENCH))   # as `python bench/x.py` runs it: `_common` is importable
+    spec = importlib.util.spec_from_file_location(f'bench_{name}', BENCH/f'{name}.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_every_script_answers_help():
+    assert len(SCRIPTS) >= 10, SCRIPTS
+    import runpy
+    for p in SCRIPTS:
+        out, argv = io.StringIO(), sys.argv
+        sys.argv = [str(p), '--help']
+        try:
+            with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as e:
+                if str(BENCH) not in sys.path: sys.path.insert(0, str(BENCH))
+                runpy.run_path(str(p), run_name='__main__')
+        finally: sys.argv = argv
+        assert e.value.code == 0, p.name
+        assert out.getvalue().startswith('usage: '), (p.name, out.getvalue()[:200])
+
+def test_mean_std():
+    c = script('_common')
+    assert c.mean_std([1, 3]) == (2.0, math.sqrt(2))           # the sample std (ddof 1), as every table in the docs states
+    assert c.mean_std([None, 5]) == (5.0, 0.0)                 # a split with no class is left out; one value has no spread
+    assert all(math.isnan(v) for v in c.mean_std([None]))
+    assert c.fmt_mean_std([1, 3]).strip() == '2.0 ± 1.4' and c.fmt_mean_std([]).strip() == '–'
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    "A quick digits demo with the rows the sweeps retrain (Many: over 50 images, Few: under 20, so every split has classes)."
+    from synaug_nb.recipes import DemoConfig, run_demo
+    out = tmp_path_factory.mktemp('bench')/'demo'
+    res = run_demo(DemoConfig.quick(dataset='digits', imbalance_factor=10, many_above=50, few_below=20, methods=('ce', 'synaug', 'ldm')), out, quiet=True)
+    return out, res
+
+def test_guidance_sweep_reproduces_the_demo_at_its_own_scale(demo, tmp_path):
+    out, res = demo
+    w = res['config']['guidance_scale']
+    script('guidance_sweep').main(['--demo', str(out), '--scales', f'{w:g}', '--train-seeds', str(res['config']['seed']),
+                                   '--rows', 'synaug', 'ldm', '--out', str(tmp_path)])
+    rows = json.loads((tmp_path/'guidance_sweep.json').read_text())['rows']
+    assert res['methods']['synaug']['few'] is not None
+    for m in ('synaug', 'ldm'):
+        got = rows[f'{w:g}/{m}'][0]
+        assert {k: got[k] for k in ('many', 'medium', 'few', 'all')} == res['methods'][m], (m, got, res['methods'][m])
+
+def test_feedback_sweep_reproduces_the_demo_ldm_row(demo, tmp_path):
+    out, res = demo
+    script('feedback_sweep').main(['--demo', str(out), '--settings', 'entropy:0.1:2', '--train-seeds', str(res['config']['seed']),
+                                   '--out', str(tmp_path)])
+    rows = {r['setting']: r for r in json.loads((tmp_path/'sweep.json').read_text()).values()}
+    assert set(rows) == {'ldm (unguided)', 'entropy, scale 0.1, every 2'}
+    ldm = rows['ldm (unguided)']
+    assert (round(ldm['few_mean'], 2), round(ldm['all_mean'], 2)) == (res['methods']['ldm']['few'], res['methods']['ldm']['all']), (ldm, res['methods']['ldm'])
+    assert rows['entropy, scale 0.1, every 2']['pixel_change'] > 0     # the guided set differs from the unguided one of the same seeds
