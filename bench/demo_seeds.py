@@ -21,7 +21,7 @@ def _same_settings(stored:dict|None, cfg) -> bool:
 
 def goals(table:dict, runs:list) -> list[tuple[str, bool|None, str]]:
     "(goal, met (None: not measured), the numbers) for the issue's benchmark goals."
-    from synaug_nb.recipes import gap_closed
+    from synaug_nb.report import gap_closed
     m = lambda k, s: table.get(k, {}).get(s, (math.nan,))[0]
     out = []
     probe = mean_std([r['domain_probe_accuracy'] for r in runs])[0]

@@ -30,12 +30,13 @@ def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
 def run(out='runs/run', data:str='auto', task:str|None=None, imbalance_factor:float|None=None, seed:int=0, quick:bool=False,
         methods=None, quiet:bool=False, **settings) -> dict:
     "Run the papers' comparison (`run_demo`) on the data named by the spec `data`, print its table; `settings` are `DemoConfig` fields."
-    from synaug_nb.recipes import DemoConfig, run_demo, summary_lines
+    from synaug_nb.recipes import DemoConfig, run_demo
+    from synaug_nb.report import summary_lines
     kw = dict(dataset=data_spec(data), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods, **settings)
     cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)
     res = run_demo(cfg, out, quiet=quiet)
     if not quiet:
-        from synaug_nb.recipes import results_table
+        from synaug_nb.report import results_table
         print(); print(results_table(res))
         for line in summary_lines(res): print(line)
         if res['domain_probe_accuracy'] is not None: print(f"domain probe accuracy {res['domain_probe_accuracy']}% (50% = no real/synthetic gap); ", end='')
@@ -341,7 +342,7 @@ def experiment_cmd(a) -> dict:
     res = run_experiment(a.experiment, a.data_root, a.model, a.out, a.dry_run, a.methods, a.device, progress=not a.quiet,
                          quiet=a.quiet, seed=a.seed, weights=a.weights)
     if not a.quiet:
-        from synaug_nb.recipes import results_table
+        from synaug_nb.report import results_table
         print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
     return res
 

@@ -23,7 +23,8 @@ from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model, save_model, load_model
 from .train import Learner, finetune_last_layer
 from .metrics import evaluate
-from .recipes import method_scores, write_report
+from .recipes import method_scores
+from .report import write_report
 from .experiments import Experiment, EXPERIMENTS, experiment, _md_table
 from .experiment_data import small_subset, class_text_from_synsets
 from .loaders import parse_utkface_name
@@ -403,7 +404,7 @@ def main(argv=None) -> int:
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); return 2
     if not a.quiet:
-        from synaug_nb.recipes import results_table
+        from synaug_nb.report import results_table
         print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
     return 0
 

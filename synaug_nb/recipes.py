@@ -4,14 +4,12 @@
 
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
-import copy, html, json, math, shutil, time, warnings
+import copy, json, math, shutil, time, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import torch
-from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction, png_data_uri
+from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
@@ -27,11 +25,11 @@ from .methods import MethodContext, train_method, get_method, task_methods, defa
 from .methods import methods_table
 from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
+from .report import gap_closed, summary_lines, results_table, write_report
 
 # %% auto #0
 __all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'GUIDANCE', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan',
-           'demo_synthetic', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics', 'gap_closed',
-           'summary_lines', 'results_table', 'write_report']
+           'demo_synthetic', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
@@ -264,9 +262,6 @@ class _Clock:
     @property
     def total(self): return round(time.time() - self.t0, 1)
 
-def _sample_grid(ds:ImageSet, n:int=8, seed:int=0):
-    return ds.grid(n_per_class=n, seed=seed, scale=2) if len(ds) else None
-
 def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
     "`fg_rounds`: the plan's number of images in `cfg.rounds` rounds (`feedback_rounds` into `out/rounds`), guided by the entropy of each round's model, trained with the feedback paper's recipe; the first judge is `ce` on real images."
     keys, ctx = ('model', 'train_steps', 'batch_size', 'lr', 'seed'), MethodContext(bench, cfg, progress=progress)
@@ -362,126 +357,3 @@ def demo_diagnostics(bench:Benchmark, cfg:DemoConfig, models:dict, synthetic:dic
     fig = gap_scatter(feats, labels, dom, bench.train.classes, method=cfg.embed, max_points=cfg.max_points, seed=cfg.seed,
                       title=f"{cfg.embed.upper()} of {'oracle' if 'oracle' in models else 'ce'} features: real (circles) vs synthetic (crosses)")
     return {'probe': probe, 'figure': fig}
-
-# %% ../nbs/12_recipes.ipynb #2acfe53d
-def gap_closed(methods:dict, method:str, split:str='few', low:str='ce', high:str='oracle') -> float|None:
-    "(method − low) / (high − low) for one split of a results table, or None when undefined."
-    try: a, lo, hi = methods[method][split], methods[low][split], methods[high][split]
-    except KeyError: return None
-    if None in (a, lo, hi) or hi == lo: return None
-    return (a - lo) / (hi - lo)
-
-def summary_lines(res:dict) -> list[str]:
-    "A long-tail results table in words: the share of the ce -> oracle Few gap each synthetic-data row closes, and what `synaug` adds over `ce_finetune`."
-    if res.get('task') != 'longtail': return []
-    m = res['methods']
-    out = [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *(f'fg_{c}' for c in CRITERIA))
-           if (g := gap_closed(m, k)) is not None]
-    a, b = m.get('synaug', {}).get('all'), m.get('ce_finetune', {}).get('all')
-    if a is not None and b is not None:
-        out.append(f"synaug - ce_finetune = {a - b:+.1f} points of All accuracy: what the synthetic images add beyond the last-layer fine-tune")
-    return out
-
-def results_table(res:dict) -> str:
-    "The methods × scores table of a `results.json`, as aligned text."
-    rows = res['methods']; cols = list(next(iter(rows.values())))
-    fmt = lambda c, v: '-' if v is None else f"{v:.4f}" if c in ('dp', 'eo', 'ed') else f"{v:.1f}"
-    w = max(len(m) for m in rows) + 2
-    lines = [f"{'method':<{w}}" + ''.join(f"{c.replace('_', ' '):>12}" for c in cols)]
-    lines += [f"{m:<{w}}" + ''.join(f"{fmt(c, r[c]):>12}" for c in cols) for m, r in rows.items()]
-    return '\n'.join(lines)
-
-# %% ../nbs/12_recipes.ipynb #05be764a
-def _table(res:dict) -> str:
-    rows = res['methods']; cols = list(next(iter(rows.values())).keys()) if rows else []
-    lower_better = {'dp', 'eo', 'ed'}
-    best = {}
-    for c in cols:
-        vals = [r[c] for m, r in rows.items() if r.get(c) is not None and m != 'oracle']
-        if vals: best[c] = min(vals) if c in lower_better else max(vals)
-    head = ''.join(f'<th>{html.escape(c.replace("_", " "))}</th>' for c in cols)
-    body = ''
-    for m, r in rows.items():
-        tds = ''.join(f'<td class="{"best" if r[c] is not None and r[c] == best.get(c) and m != "oracle" else ""}">'
-                      f'{"–" if r[c] is None else (f"{r[c]:.4f}" if c in lower_better else f"{r[c]:.1f}")}</td>' for c in cols)
-        body += f'<tr><th>{html.escape(m)}</th>{tds}</tr>'
-    return f'<table><thead><tr><th>method</th>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-def _counts_figure(res:dict, plan:Plan|None) -> go.Figure:
-    cls = res['classes']; real = np.asarray(res['train_counts'])
-    fig = go.Figure([go.Bar(x=cls, y=real, name='real (before)')])
-    if plan is not None and plan.total:
-        add = plan.need.reshape(len(cls), -1).sum(1)
-        fig.add_bar(x=cls, y=add, name='synthetic (added)')
-    fig.update_layout(barmode='stack', title='Training images per class: before and after uniformization', yaxis_title='images',
-                      height=380, margin=dict(t=50, b=40, l=50, r=20))
-    return fig
-
-def _per_class_figure(res:dict) -> go.Figure:
-    fig = go.Figure()
-    for m, acc in res['per_class_accuracy'].items():
-        fig.add_bar(x=res['classes'], y=acc, name=m)
-    fig.update_layout(barmode='group', title='Test accuracy per class',
-                      yaxis_title='accuracy (%)', height=420, margin=dict(t=50, b=40, l=50, r=20))
-    return fig
-
-def _rounds_table(rows:list) -> str:
-    t = pd.DataFrame(rows).pivot(index='class', columns='round', values=['given', 'val_acc'])
-    t = t.reindex(list(dict.fromkeys(r['class'] for r in rows)))
-    t.columns = [f"{'images given' if k == 'given' else 'held-out accuracy before'}, round {r}" for k, r in t.columns]
-    return t.to_html(border=0, float_format=lambda v: f'{v:.1f}')
-
-def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None, synthetic:dict|None=None, diag:dict|None=None,
-                 dropped:ImageSet|None=None) -> Path:
-    "A self-contained HTML report of a demo run's results (tables, imbalance before/after, sample grids, domain gap)."
-    synthetic = synthetic or {}; figs = [_counts_figure(res, plan), _per_class_figure(res)]
-    if diag: figs.append(diag['figure'])
-    fig_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), default_height=f.layout.height or 450) for i, f in enumerate(figs)]
-    longtail = res['task'] == 'longtail'
-    title = f"synaug run: {res['dataset']} {res['task']}" + (f", imbalance factor {res['imbalance_factor']:g}" if longtail else '')
-    parts = [f'<h1>{html.escape(title)}</h1>',
-             f"<p>seed {res['seed']} · {res['n_train']} real training images · {res['n_synthetic']} synthetic images · "
-             f"{res['n_test']} test images · {res['seconds']} s</p>",
-             '<h2>Results (test accuracy, %)</h2>', _table(res)]
-    if longtail:
-        notes = summary_lines(res)
-        if notes: parts.append('<ul>' + ''.join(f'<li>{html.escape(n)}</li>' for n in notes) + '</ul>')
-        parts.append('<p class="note">Many / Medium / Few: classes with more than '
-                     f"{bench.many_above if bench else 100:g}, between, and fewer than {bench.few_below if bench else 20:g} real training images.</p>")
-    else:
-        parts.append('<p class="note">Worst / mean group: lowest and mean accuracy over class × group cells. DP, EO, ED: '
-                     'demographic parity, equalized odds and equal-opportunity-difference gaps with the colour group as the sensitive attribute (lower is fairer).</p>')
-    parts += ['<h2>Imbalance before and after</h2>', fig_html[0], '<h2>Per-class accuracy</h2>', fig_html[1]]
-    if bench is not None:
-        parts.append('<h2>Samples</h2><div class="grids">')
-        for nm, ds in [('real training images', bench.train), *[(f"synthetic ({k})", v) for k, v in synthetic.items()]]:
-            g = _sample_grid(ds, 6, res['seed'])
-            if g is not None: parts.append(f'<figure><img src="{png_data_uri(g)}" alt="{html.escape(nm)}"><figcaption>{html.escape(nm)}, one row per class '
-                                           f'({html.escape(", ".join(ds.classes))}{"" if ds is bench.train else "; a blank row: no image needed"})</figcaption></figure>')
-        parts.append('</div>')
-    if res.get('filter'):
-        f = res['filter']
-        parts += ['<h2>Filtering (synaug_filtered)</h2>', f"<p>Dropped and replaced, by reason: {html.escape(json.dumps(f['dropped']))}; per class: "
-                  f"{html.escape(json.dumps(f['dropped_per_class']))}. Images kept: the plan's, exactly.</p>"]
-        if dropped is not None and len(dropped):
-            g = dropped.grid(n_per_class=6, seed=res['seed'], scale=2)
-            parts.append(f'<figure><img src="{png_data_uri(g)}" alt="dropped images"><figcaption>images the filter dropped, one row per class</figcaption></figure>')
-    if res.get('rounds'):
-        parts += ['<h2>Feedback rounds (fg_rounds)</h2>', '<p>Per round: the images each class was given, and the held-out accuracy (%) '
-                  'of the classifier that decided it (real training images held out of every round\'s training).</p>', _rounds_table(res['rounds'])]
-    if diag:
-        p = diag['probe']
-        parts += ['<h2>Domain gap</h2>',
-                  f"<p>Linear-probe domain classifier on frozen features, held out: <b>{p.accuracy:.1f}%</b> (50% means real and synthetic "
-                  f"features cannot be told apart; chance here {p.chance:.1f}%).</p>", fig_html[2]]
-        if getattr(p, 'per_class', None) is not None and len(p.per_class):
-            parts.append(p.per_class.to_html(index=False, float_format=lambda v: f'{v:.1f}', na_rep='–', border=0))
-    parts += ['<h2>Settings</h2>', f"<pre>{html.escape(json.dumps(res['config'], indent=1))}</pre>",
-              f"<p class=\"note\">Stage times (s): {html.escape(json.dumps(res.get('stage_seconds', {})))}</p>"]
-    css = ('body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}'
-           'table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}'
-           'th{background:#f4f4f4}td.best{font-weight:bold;background:#e8f4e8}.note{color:#555;font-size:90%}'
-           '.grids{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}img{image-rendering:pixelated;border:1px solid #ddd}')
-    doc = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-           f'<style>{css}</style></head><body>{"".join(parts)}</body></html>')
-    return atomic_write(path, doc)
