@@ -48,6 +48,10 @@ def _load_unet(folder:Path, cfg:dict) -> UNet2DModel:
 _EMBEDS = ('class', 'joint', 'sum')
 _PREDICTIONS = ('epsilon', 'v_prediction', 'sample')
 
+def _int64(v) -> torch.Tensor:
+    "Indices as a new int64 CPU tensor: a copy, so read-only arrays (memory maps) are fine; a tensor is copied directly (NumPy 2 warns when it converts one)."
+    return v.detach().to('cpu', torch.int64, copy=True) if torch.is_tensor(v) else torch.as_tensor(np.array(v, dtype=np.int64))
+
 @dataclass
 class PixelDiffusion:
     "A class- (or class × group-) conditional pixel-space diffusion model: UNet2DModel + DDIM scheduler + label meaning."
@@ -93,12 +97,12 @@ class PixelDiffusion:
 
     def label(self, cls_idx, groups=None) -> torch.Tensor:
         "Conditioning labels for class indices (and group indices when the model is conditioned on groups)."
-        cls_idx = torch.as_tensor(np.array(cls_idx, dtype=np.int64))   # a copy: read-only arrays (memory maps) are fine
+        cls_idx = _int64(cls_idx)
         if not len(cls_idx): return cls_idx
         if cls_idx.min() < 0 or cls_idx.max() >= len(self.classes): raise DataError(f"class index {int(cls_idx.max())} is out of range; the model knows {len(self.classes)} classes: {self.classes}")
         if not self.group_names: return cls_idx
         if groups is None: raise DataError(f"this model is conditioned on groups {self.group_names}; pass a group for every image")
-        g = torch.as_tensor(np.array(groups, dtype=np.int64))
+        g = _int64(groups)
         if g.min() < 0 or g.max() >= len(self.group_names): raise DataError(f"group index {int(g.min()) if g.min() < 0 else int(g.max())} is out of range; valid: 0..{len(self.group_names)-1} ({self.group_names})")
         return self.unet.class_embedding.encode(cls_idx, g) if self.embed == 'sum' else cls_idx * len(self.group_names) + g
 
