@@ -286,7 +286,7 @@ def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weigh
         warnings.warn(notes[-1])
     plan = uniformize(real, by=exp.plan_by, target=exp.target_for(real), seed=exp.seed); plan.save(out/'plan.json')
     clock('plan', f"plan: {plan.total} synthetic images ({plan.fingerprint()})")
-    rows, base = experiment_methods(exp), experiment_methods(exp)[-1]
+    base = experiment_methods(exp)[-1]
     models, steps, reports = {}, {}, {}
     fit = lambda data, name, **kw: train_classifier(exp, data, out/'models'/name, device=device, weights=weights, progress=progress, **kw)
     if 'ce' in methods or (exp.criterion and len(methods) > ('ce' in methods)):
