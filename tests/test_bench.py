@@ -1,27 +1,25 @@
 "The benchmark scripts in `bench/`: each answers --help, and the sweeps that start from a finished demo reproduce that demo's rows at its own settings (what their docstrings promise, and what makes their tables comparable with the demo's)."
-import contextlib, importlib.util, io, json, math, sys
+import contextlib, importlib.util, io, json, math, runpy, sys
 from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1]/'bench'
 SCRIPTS = sorted(p for p in BENCH.glob('*.py') if not p.name.startswith('_'))
+if str(BENCH) not in sys.path: sys.path.insert(0, str(BENCH))   # as `python bench/x.py` runs a script: `_common` is importable
 
 def script(name):
     "`bench/<name>.py` imported as a module (its `main` not run)."
-    if str(BENCH) not in sys.path: sys.path.insert(0, str(BENCH))   # as `python bench/x.py` runs it: `_common` is importable
     spec = importlib.util.spec_from_file_location(f'bench_{name}', BENCH/f'{name}.py')
     mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
     return mod
 
 def test_every_script_answers_help():
     assert len(SCRIPTS) >= 10, SCRIPTS
-    import runpy
     for p in SCRIPTS:
         out, argv = io.StringIO(), sys.argv
         sys.argv = [str(p), '--help']
         try:
             with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as e:
-                if str(BENCH) not in sys.path: sys.path.insert(0, str(BENCH))
                 runpy.run_path(str(p), run_name='__main__')
         finally: sys.argv = argv
         assert e.value.code == 0, p.name
