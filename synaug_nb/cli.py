@@ -34,7 +34,7 @@ def run(out='runs/run', data:str='auto', task:str|None=None, imbalance_factor:fl
     from synaug_nb.report import summary_lines
     kw = dict(dataset=data_spec(data), task=task, imbalance_factor=imbalance_factor, seed=seed, methods=methods, **settings)
     cfg = DemoConfig.quick(**kw) if quick else DemoConfig(**kw)
-    res = run_demo(cfg, out, quiet=quiet)
+    res = run_demo(cfg, out, quiet=quiet, progress=not quiet)
     if not quiet:
         from synaug_nb.report import results_table
         print(); print(results_table(res))
@@ -89,6 +89,26 @@ def train_generator_cmd(a) -> dict:
     print(f"saved the embedded generator ({sum(p.numel() for p in m.unet.parameters()):,} parameters, trained on {len(b.holdout)} held-out images) to {a.out}")
     return {'out': str(a.out)}
 
+def _gate(a, b, plan, gen, prompts):
+    "`synaug synthesize`'s quality gate: a judge on the real data, a first sample, the verdict in words and the plan's cost; stops (writing OUT/gate.json) when the images are not of their classes."
+    from synaug_nb.gate import run_gate, fit_judge, gate_data, GateStop
+    show = (lambda *x: None) if a.quiet else print
+    if a.gate == 'off': show(plan); show("quality gate off (--gate off): nothing measured before the synthesis"); return None
+    on, held, where = gate_data(b, a.seed)
+    r = run_gate(gen, plan, b.train, fit_judge(on, a.judge_steps, seed=a.seed), held, a.gate_per_class, a.steps, a.guidance_scale,
+                 a.batch_size, prompts, a.seed, mode='stop' if a.gate == 'stop' else 'warn', heldout_name=where)
+    show(plan)
+    if r is None: return None
+    d = r.to_dict(); out = Path(a.out)
+    show(f"quality gate: {r.sentence()}"); show(f"the plan: {r.cost(plan)}")
+    if not r.passed and a.gate == 'warn':
+        d['going_on'] = "The synthesis went on past the failed gate because --gate warn was asked."; show(d['going_on'])
+    out.mkdir(parents=True, exist_ok=True); atomic_write(out/'gate.json', json.dumps(d, indent=1))
+    if not r.passed and a.gate == 'stop':
+        raise GateStop(r, "Options: start from real images of each class (--strength 0.3), train the generator longer (--train-steps) or bring a "
+                          f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {out/'gate.json'}.")
+    return r
+
 def synthesize_cmd(a) -> dict:
     "Plan the benchmark's uniformization and run it (see `synthesize`)."
     from synaug_nb.plan import uniformize
@@ -107,6 +127,9 @@ def synthesize_cmd(a) -> dict:
     check_int(a.train_steps, '--train-steps'); check_int(a.train_batch_size, '--train-batch-size'); check_int(a.judge_steps, '--judge-steps')
     check_int(a.max_attempts, '--max-attempts'); check_number(a.embed_dropout, '--embed-dropout', 0, 1, hi_open=True)
     if a.target is not None: check_int(a.target, '--target')
+    if a.cap is not None: check_int(a.cap, '--cap')
+    if a.budget is not None: check_int(a.budget, '--budget', 0)
+    if a.gate_per_class is not None: check_int(a.gate_per_class, '--gate-per-class')
     if a.criterion == 'none':
         given = [f for f, v in (('--feedback-scale', a.feedback_scale), ('--feedback-every', a.feedback_every)) if v is not None]
         if given: raise DataError(f"{' and '.join(given)} set how feedback guides the sampler, and --criterion is none; pass --criterion loss, entropy or hardness, or drop {' and '.join(given)}")
@@ -114,7 +137,7 @@ def synthesize_cmd(a) -> dict:
         a.feedback_scale = 0.05 if a.feedback_scale is None else check_number(a.feedback_scale, '--feedback-scale', 0)
         a.feedback_every = 5 if a.feedback_every is None else check_int(a.feedback_every, '--feedback-every')
     b = _bench(a)
-    plan = uniformize(b.train, by=a.by, target=a.target, seed=a.seed)
+    plan = uniformize(b.train, by=a.by, target=a.target, seed=a.seed, cap=a.cap, budget=a.budget, share=a.budget_share or 'deficit')
     rj = Path(a.out)/'run.json'
     if rj.is_file():   # before any judge or generator trains: a folder of another plan is refused now, not minutes later
         try: old = json.loads(rj.read_text()).get('plan_fingerprint')
@@ -143,9 +166,10 @@ def synthesize_cmd(a) -> dict:
         gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}', sampler=a.sampler or DEFAULT_SAMPLER)
         if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
     else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, sampler=a.sampler)
-    if not a.quiet: print(plan)
+    gate = _gate(a, b, plan, gen, book if getattr(gen, 'needs_prompts', False) else None)
     res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
-                     batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts)
+                     batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts,
+                     notes={'gate': gate.to_dict() if gate is not None else {'mode': 'off'}})
     d = f"; the filter dropped and replaced {res.dropped}" if filt is not None else ''
     print(f"synaug synthesize: made {res.made}, reused {res.skipped} of {res.total} images in {res.seconds:.1f} s{d} -> {a.out}")
     return {'made': res.made, 'skipped': res.skipped, 'total': res.total, 'dropped': res.dropped}
@@ -236,6 +260,13 @@ def _data_args(q, out_default):
     q.add_argument('--few-below', type=float, default=None, help='Few: classes with fewer training images (default: 20, scaled to small heads)')
     q.add_argument('--no-verify', action='store_true', help="don't decode every file (nor check CIFAR's MD5 sums) while loading")
 
+def _budget_args(q):
+    "--cap, --budget, --budget-share: how much a run or a synthesis makes."
+    q.add_argument('--cap', type=int, default=None, metavar='N', help='fill no class (cell) beyond N images; larger ones keep their real images')
+    q.add_argument('--budget', type=int, default=None, metavar='N', help='N synthetic images in all (at most what the plan needs)')
+    q.add_argument('--budget-share', default=None, choices=['deficit', 'weakest'],
+                   help="how --budget is shared: in proportion to each class's deficit (default), or to the classes with the fewest images first")
+
 METHODS_HELP = "methods to run (default: the task's default rows); `synaug list methods` lists every registered one"   # --help imports no torch: the registries load with a command
 
 def _parser() -> argparse.ArgumentParser:
@@ -250,6 +281,12 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument('--methods', nargs='+', default=None, metavar='METHOD',
                        help=METHODS_HELP)
         d.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='other DemoConfig settings, e.g. gen_steps=1000 train_steps=800 model=resnet32')
+        _budget_args(d)
+        d.add_argument('--gate', default=None, choices=['stop', 'warn', 'off'],
+                       help="the quality gate before the synthesis: stop a run whose images are not of their classes (default; --quick: warn), warn and go on (recorded), or off")
+        d.add_argument('--synth-start', default=None, choices=['noise', 'real'],
+                       help="where the synthetic images start: noise, or a real image of the class noised to --start-strength (SDEdit); default: real for natural photos, else noise")
+        d.add_argument('--start-strength', type=float, default=None, help='--synth-start real: how far each real start image is noised, in (0, 1] (default 0.3)')
         d.add_argument('--quiet', action='store_true')
         if name == 'demo': continue
         d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')
@@ -275,6 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser('synthesize', help='uniformize the data with synthetic images (resumable; shards under accelerate launch)')
     common(s, 'runs/synthetic')
     s.add_argument('--target', type=int, default=None, help='images per class/cell after filling (default: the largest)')
+    _budget_args(s)
+    s.add_argument('--gate', default='stop', choices=['stop', 'warn', 'off'], help="the quality gate on a first sample: stop when the images are not of their classes (default), warn and go on (recorded), or off")
+    s.add_argument('--gate-per-class', type=int, default=None, metavar='N', help='images per class in the gate sample (default: 20, fewer with many classes)')
     s.add_argument('--backend', default='pixel', help='pixel (the embedded one), sd, unclip, or any registered backend (`synaug list backends`)')
     s.add_argument('--strength', type=float, default=None, help='img2img (SDEdit): start each image from a real training image of its class, noised to this strength in (0, 1]')
     s.add_argument('--model', default=None, help='saved embedded generator folder, or diffusers checkpoint folder / hub id')
@@ -357,6 +397,8 @@ def main(argv=None) -> int:
             kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
                       few_below=a.few_below, n_max=a.n_max, class_order=_order(a.class_order), **_settings(a.set))
             if a.command == 'run': kw.update(backend=a.backend, generator_model=a.model, resolution=a.resolution, embed_dropout=a.embed_dropout)
+            kw.update({k: v for k, v in (('fill_cap', a.cap), ('budget', a.budget), ('budget_share', a.budget_share), ('gate', a.gate),
+                                         ('synth_start', a.synth_start), ('start_strength', a.start_strength)) if v is not None})
             run(a.out or 'runs/run', spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
         elif a.command == 'profile':
             profile(a.out, data_spec(a.data, a.dataset, a.root), a.task, a.imbalance_factor, a.seed, test_frac=a.test_frac, generator_data=a.generator_data,

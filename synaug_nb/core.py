@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b7191d10
 from __future__ import annotations
-import errno, math, os, random
+import errno, math, os, random, sys, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -14,7 +14,8 @@ from PIL import Image, UnidentifiedImageError
 # %% auto #0
 __all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
            'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError', 'storage_error', 'atomic_write',
-           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of', 'FeatureHook']
+           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of', 'FeatureHook', 'LineProgress',
+           'progress_bar']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -220,3 +221,46 @@ class FeatureHook:
         finally: self.x, self._on = None, False
         if x is None: raise DataError(f"the last nn.Linear of {self.name} did not run in its forward; pass a callable that returns the features")
         return out, x
+
+# %% ../nbs/00_core.ipynb #55439455
+def _fmt_seconds(s:float) -> str:
+    s = max(0, int(round(s)))
+    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s" if s < 5400 else f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+class LineProgress:
+    "Progress for logs: one line at every `every` share of `total` done, with the elapsed time and the time left (`clock`: seconds)."
+    def __init__(self, total:int, desc:str='', initial:int=0, every:float=0.1, unit:str='it', file=None, clock:Callable=time.monotonic):
+        self.total, self.desc, self.n, self.unit, self.every = int(total), desc, int(initial), unit, every
+        self.file, self.clock, self.postfix = file, clock, ''
+        self.t0, self.n0, self.marks = clock(), self.n, 0
+        self._skip_marks()
+    def _skip_marks(self):   # the marks already passed at the start (a resumed job) are not reported
+        while self.total and self.marks < round(1 / self.every) and self.n >= self._at(self.marks + 1): self.marks += 1
+    def _at(self, k:int) -> int: return math.ceil(self.total * min(1.0, k * self.every) - 1e-9)
+    def line(self) -> str:
+        "What it writes now: how far, how long so far, and how long is left at the rate since the start."
+        el = self.clock() - self.t0; done = self.n - self.n0; pct = 100 * self.n / self.total if self.total else 100
+        left = f", about {_fmt_seconds(el / done * (self.total - self.n))} left" if done > 0 and self.n < self.total else ''
+        return (f"{self.desc + ': ' if self.desc else ''}{pct:.0f}% ({self.n:,}/{self.total:,} {self.unit}), "
+                f"{_fmt_seconds(el)} so far{left}{', ' + self.postfix if self.postfix else ''}")
+    def update(self, k:int=1):
+        self.n += int(k)
+        if self.total and self.n >= self._at(self.marks + 1):
+            self._skip_marks(); print(self.line(), file=self.file or sys.stderr, flush=True)
+    def set_postfix(self, **kw): self.postfix = ', '.join(f"{k} {v}" for k, v in kw.items())
+    def close(self): pass
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
+
+def _interactive() -> bool:
+    "A terminal or a notebook kernel: where a redrawn bar reads well."
+    if getattr(sys.stderr, 'isatty', lambda: False)(): return True
+    try: return type(get_ipython()).__name__ == 'ZMQInteractiveShell'   # noqa: F821 (defined inside IPython)
+    except NameError: return False
+
+def progress_bar(total:int, desc:str='', enabled:bool=True, initial:int=0, unit:str='it', **tqdm_kw):
+    "A tqdm bar with its ETA on a terminal or in a notebook, else a `LineProgress` (a line every 10%); nothing when not `enabled` (nor, in a log, for a bar with `leave=False`)."
+    from tqdm.auto import tqdm
+    if enabled and _interactive(): return tqdm(total=total, desc=desc, initial=initial, unit=unit, **tqdm_kw)
+    if enabled and tqdm_kw.get('leave', True): return LineProgress(total, desc, initial, unit=unit)
+    return tqdm(total=total, initial=initial, disable=True)

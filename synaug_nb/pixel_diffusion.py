@@ -11,9 +11,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 from diffusers import UNet2DModel, DDIMScheduler
-from .core import DataError, check_in, check_number, default_device
+from .core import DataError, check_in, check_number, default_device, progress_bar
 from .data import ImageSet
 
 # %% auto #0
@@ -184,8 +183,8 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     g = torch.Generator().manual_seed(seed); T = model.scheduler.config.num_train_timesteps
     acp = model.scheduler.alphas_cumprod.to(device)
-    bar = tqdm(range(steps), disable=not progress, desc='training generator')
-    for s in bar:
+    bar = progress_bar(steps, 'training generator', progress, unit='step')
+    for s in range(steps):
         idx = torch.randint(0, len(x_all), (batch_size,), generator=g)
         x0, lab = x_all[idx].to(device), lab_all[idx].clone()
         lab[torch.rand(batch_size, generator=g) < p_uncond] = model.null_label
@@ -197,5 +196,6 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step(); sched.step(); ema.step(unet.parameters())
         if s % 20 == 0: bar.set_postfix(loss=f'{loss.item():.4f}')
+        bar.update()
     ema.copy_to(unet.parameters()); unet.eval()
     return model

@@ -15,7 +15,7 @@ from .data import ImageSet
 from .profile import ImbalanceProfile
 
 # %% auto #0
-__all__ = ['PLAN_KEYS', 'ITEM_COLUMNS', 'Plan', 'uniformize', 'item_seed', 'shard']
+__all__ = ['PLAN_KEYS', 'BUDGET_SHARES', 'ITEM_COLUMNS', 'Plan', 'uniformize', 'item_seed', 'shard']
 
 # %% ../nbs/02_plan.ipynb #a42e47f1
 def _show(x) -> str: return repr(x) if isinstance(x, str) else str(x)
@@ -184,8 +184,12 @@ def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|Non
 def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
                by:str='class',          # 'class' (SYNAuG*) or 'cell' (class × group, SYNAuG; needs groups)
                target=None,             # None (largest class/cell), an int, or {class or (class, group): int}
-               seed:int=0) -> Plan:     # root of the per-image seeds
-    "The plan that fills each class (or class × group cell) of `source` up to `target` with synthetic images."
+               seed:int=0,              # root of the per-image seeds
+               cap:int|None=None,       # at most this many per class/cell after filling; larger ones keep their real images
+               budget:int|None=None,    # at most this many synthetic images in all (see `Plan.with_budget`)
+               share:str='deficit') -> Plan:  # how a budget is shared: 'deficit' (in proportion to each need) or 'weakest' (fewest images first)
+    "The plan that fills each class (or class × group cell) of `source` up to `target` (capped at `cap`, cut to `budget`) with synthetic images."
+    if budget is not None: check_in(share, BUDGET_SHARES, 'budget share')
     check_in(by, ('class', 'cell'), 'by')
     if isinstance(source, ImageSet):
         name, counts = source.name, source.counts()
@@ -200,7 +204,48 @@ def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
             raise DataError(f"by='cell' needs a set with groups; {name or 'this set'!r} has none (use by='class')")
         real, group_names = np.asarray(cells, np.int64), list(source.group_names)
     else: real, group_names = np.asarray(counts, np.int64), None
-    return Plan(classes, group_names, by, real, _targets(real, target, by, classes, group_names), seed)
+    plan = Plan(classes, group_names, by, real, _targets(real, target, by, classes, group_names), seed)
+    if cap is not None: plan = plan.capped(cap)
+    return plan if budget is None else plan.with_budget(budget, share)
+
+# %% ../nbs/02_plan.ipynb #faf058e3
+BUDGET_SHARES = ('deficit', 'weakest')
+
+def _largest_remainder(need:np.ndarray, budget:int) -> np.ndarray:
+    "`budget` shared in proportion to `need`: floors, then one more to the largest remainders (ties: first in order)."
+    exact = need * budget / need.sum(); out = np.floor(exact).astype(np.int64)
+    out[np.argsort(-(exact - out), kind='stable')[:budget - int(out.sum())]] += 1
+    return out
+
+def _water_fill(real:np.ndarray, need:np.ndarray, budget:int) -> np.ndarray:
+    "`budget` given to the entries with the fewest images first: everything below a level raised to it (within `need`), the rest one each in order."
+    take = lambda L: np.clip(L - real, 0, need)
+    lo, hi = int(real.min()), int((real + need).max())
+    while lo < hi:                                   # the highest level the budget reaches
+        mid = (lo + hi + 1) // 2
+        if take(mid).sum() <= budget: lo = mid
+        else: hi = mid - 1
+    out = take(lo); left = budget - int(out.sum())
+    at = np.flatnonzero((real + out == lo) & (out < need))[:left]
+    out[at] += 1
+    return out
+
+@patch
+def capped(self:Plan, cap:int) -> Plan:
+    "This plan with no target above `cap` (entries with more real images keep them all and get none)."
+    c = check_int(cap, f"cap (images per {'class' if self.by == 'class' else 'cell'} after filling)", whole_float=True)
+    return Plan(self.classes, self.group_names, self.by, self.real, np.maximum(self.real, np.minimum(self.target, c)), self.seed)
+
+@patch
+def with_budget(self:Plan, budget:int, share:str='deficit') -> Plan:
+    "This plan cut to `budget` synthetic images in all, shared in proportion to each need ('deficit') or to the fewest images first ('weakest')."
+    b = check_int(budget, 'budget (synthetic images in all)', 0, whole_float=True)
+    check_in(share, BUDGET_SHARES, 'budget share')
+    unit = 'class' if self.by == 'class' else 'cell'
+    if b > self.total: raise DataError(f"budget {b:,} is more than this plan needs: {self.total:,} synthetic images fill every {unit} to its target; pass at most {self.total:,}, or raise the target")
+    need, real = self.need.ravel(), self.real.ravel()
+    alloc = np.zeros_like(need) if b == 0 else _largest_remainder(need, b) if share == 'deficit' else _water_fill(real, need, b)
+    return Plan(self.classes, self.group_names, self.by, self.real, (real + alloc).reshape(self.real.shape), self.seed)
 
 # %% ../nbs/02_plan.ipynb #27b88082
 ITEM_COLUMNS = ('index', 'cls', 'class_name', 'group', 'group_name', 'k', 'seed')

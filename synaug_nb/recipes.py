@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction
+from .gate import GATE_MODES, GateStop, run_gate, fit_judge, gate_data
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
-from .plan import Plan, uniformize
+from .plan import Plan, uniformize, BUDGET_SHARES
 from .generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
 from .pixel_diffusion import PixelDiffusion, train_pixel_diffusion
 from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
@@ -28,13 +29,16 @@ from .gap import extract_features, domain_probe, gap_scatter
 from .report import gap_closed, summary_lines, results_table, write_report
 
 # %% auto #0
-__all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'GUIDANCE', 'DemoConfig', 'demo_benchmark', 'demo_generator', 'demo_plan',
-           'demo_synthetic', 'method_scores', 'demo_rounds', 'run_demo', 'demo_diagnostics']
+__all__ = ['ROUNDS_CRITERION', 'GEN_STEPS', 'GUIDANCE', 'QUICK_MAX_SYNTHETIC', 'START_STRENGTH', 'DemoConfig', 'demo_benchmark',
+           'demo_generator', 'demo_plan', 'synthesis_start', 'demo_synthetic', 'method_scores', 'demo_rounds',
+           'run_demo', 'demo_diagnostics']
 
 # %% ../nbs/12_recipes.ipynb #69cb2ab2
 ROUNDS_CRITERION = 'entropy'   # what `fg_rounds` guides each round with, judged by the previous round's model
 GEN_STEPS = {'longtail': 500, 'spurious': 1500, 'fairness': 1500}   # the embedded generator's default training steps per task
 GUIDANCE = {'longtail': 0.75, 'spurious': 2.0, 'fairness': 2.0}    # the embedded generator's classifier-free guidance per task (see 'Guidance scale'); other backends 2.0
+QUICK_MAX_SYNTHETIC = 2000   # a quick run makes at most this many synthetic images, whatever the data's size
+START_STRENGTH = 0.3         # natural photos: the default synthetic set starts from real images of the class, noised this far (SDEdit; see 'Your photos')
 
 @dataclass
 class DemoConfig:
@@ -58,6 +62,8 @@ class DemoConfig:
     resolution: int|None = None         # sd / unclip output size (default: the checkpoint's); images are resized to the real ones
     embed_dropout: float = 0.5          # unclip: image-embedding dropout
     img2img_strength: float = 0.6       # synaug_img2img: how far each real start image is noised (SDEdit; 1 = pure noise)
+    synth_start: str|None = None        # where the default ('plain') synthetic set starts: 'noise', 'real' (SDEdit from a real image of the class); None: decided by the data (`synthesis_start`)
+    start_strength: float = START_STRENGTH   # synth_start 'real': how far each real start image is noised
     gen_steps: int|None = None          # generator training steps; None: `GEN_STEPS` for the task (colour group tasks need more)
     gen_batch_size: int = 64
     gen_widths: tuple = (16, 32, 64)
@@ -67,6 +73,12 @@ class DemoConfig:
     guidance_scale: float|None = None  # classifier-free guidance (1: the conditional model alone; below 1: toward the unconditional one); None: `GUIDANCE` for the task (embedded generator), else 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
+    fill_cap: int|None = None           # fill no class (cell) beyond this many images; larger ones keep their real images and get none
+    budget: int|None = None             # exactly this many synthetic images in all (at most what the plan needs), shared by `budget_share`
+    budget_share: str = 'deficit'       # how a budget is shared: 'deficit' (in proportion to each class's need) or 'weakest' (fewest images first)
+    max_synthetic: int|None = None      # a ceiling: the plan is cut to it (by `budget_share`) only when it needs more (quick runs: `QUICK_MAX_SYNTHETIC`)
+    gate: str = 'stop'                  # the quality gate before the synthesis: 'stop' a run whose images are not of their classes, 'warn' (go on; recorded), 'off'
+    gate_per_class: int|None = None     # images per class in the gate's sample (default: 20, fewer with many classes)
     feedback_scale: float|dict = 0.1   # guidance strength: one number for every criterion, or {criterion: scale} naming each one the methods guide with
     feedback_every: int = 2
     filter_quantile: float = 0.8        # synaug_filtered: keep the images below this quantile of the ce model's loss, per class
@@ -100,6 +112,11 @@ class DemoConfig:
         if self.resolution is not None: check_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         check_fraction(self.img2img_strength, 'img2img_strength')
+        if self.synth_start is not None: check_in(self.synth_start, ('noise', 'real'), 'synth_start')
+        check_number(self.start_strength, 'start_strength', 0, 1, lo_open=True)
+        check_in(self.gate, GATE_MODES, 'gate'); check_in(self.budget_share, BUDGET_SHARES, 'budget_share')
+        for k, lo in (('fill_cap', 1), ('budget', 0), ('max_synthetic', 0), ('gate_per_class', 1)):
+            if getattr(self, k) is not None: check_int(getattr(self, k), k, lo)
         if self.sampler is not None: check_in(self.sampler, SAMPLERS, 'sampler')
         check_in(self.embed, ('umap', 'pca'), 'embed')
         if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
@@ -142,11 +159,11 @@ class DemoConfig:
 
     @classmethod
     def quick(cls, **kw) -> DemoConfig:
-        "A minutes-long smoke run: few generator and classifier steps, 4 sampler steps, a PCA map."
+        "A minutes-long smoke run: few generator and classifier steps, 4 sampler steps, at most `QUICK_MAX_SYNTHETIC` synthetic images, a PCA map; the gate warns (a 60-step generator is not expected to pass it)."
         s = parse_spec(kw.get('dataset', DemoConfig.dataset))
         fmnist = s.kind == 'fashion-mnist' or (s.kind == 'auto' and resolve_auto(*s.args).startswith('fashion-mnist'))
         q = dict(gen_steps=60, gen_batch_size=32, ddim_steps=4, train_steps=60, ft_steps=10, retrain_steps=20, embed='pca',
-                 max_points=1000, n_max=100 if fmnist else None)
+                 max_points=1000, n_max=100 if fmnist else None, max_synthetic=QUICK_MAX_SYNTHETIC, gate='warn')
         return cls(**{**q, **{k: v for k, v in kw.items() if not (k in q and v is None)}})   # None: the quick value
 
     def to_dict(self) -> dict: return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
@@ -203,17 +220,33 @@ def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
 
 # %% ../nbs/12_recipes.ipynb #29ff7885
 def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
-    "The uniformization plan of the benchmark's training set."
+    "The uniformization plan of the benchmark's training set, capped at `fill_cap`, cut to `budget` and to `max_synthetic`."
     tr = bench.train
-    if cfg.task == 'longtail': return uniformize(tr, 'class', seed=cfg.seed)
-    t = cfg.group_target or max(1, int(tr.counts().max()) // tr.n_groups)
-    cells = tr.cell_counts()
-    fill = {(tr.classes[c], tr.group_names[g]): t for c, g in zip(*np.nonzero(cells < t))}   # larger cells keep their real images
-    return uniformize(tr, 'cell', target=fill, seed=cfg.seed)
+    if cfg.task == 'longtail': plan = uniformize(tr, 'class', seed=cfg.seed)
+    else:
+        t = cfg.group_target or max(1, int(tr.counts().max()) // tr.n_groups)
+        cells = tr.cell_counts()
+        fill = {(tr.classes[c], tr.group_names[g]): t for c, g in zip(*np.nonzero(cells < t))}   # larger cells keep their real images
+        plan = uniformize(tr, 'cell', target=fill, seed=cfg.seed)
+    if cfg.fill_cap is not None: plan = plan.capped(cfg.fill_cap)
+    if cfg.budget is not None: plan = plan.with_budget(cfg.budget, cfg.budget_share)
+    if cfg.max_synthetic is not None and plan.total > cfg.max_synthetic: plan = plan.with_budget(cfg.max_synthetic, cfg.budget_share)
+    return plan
+
+def synthesis_start(bench:Benchmark, cfg:DemoConfig) -> dict:
+    "Where the default synthetic set starts ('noise' or 'real'), and why, in words: `cfg.synth_start`, else natural photos (RGB images read from files) start from real images."
+    photos = parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits') and bench.train.images[0].shape[2] == 3
+    start = cfg.synth_start or ('real' if photos and cfg.backend == 'pixel' else 'noise')
+    why = ('as asked (synth_start)' if cfg.synth_start else
+           'the data are natural photos (RGB images from files), on which images the embedded generator draws from noise are not recognised as their classes (see "Your photos")' if start == 'real' else
+           'the data are the built-in benchmarks or not RGB photos' if cfg.backend == 'pixel' else f'the {cfg.backend} backend samples from noise')
+    s = (f"The synthetic images start from a real training image of their class, noised to strength {cfg.start_strength:g} and denoised by the generator (SDEdit): {why}."
+         if start == 'real' else f"The synthetic images are sampled from noise: {why}.")
+    return {'start': start, 'strength': cfg.start_strength if start == 'real' else None, 'decided_by': 'setting' if cfg.synth_start else 'data', 'sentence': s}
 
 # %% ../nbs/12_recipes.ipynb #ea4ef9ed
 def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|None=None, progress:bool=False, like:ImageSet|None=None,
-                   criterion:str='entropy', filter_judge:torch.nn.Module|None=None, name:str='plain') -> ImageSet:
+                   criterion:str='entropy', filter_judge:torch.nn.Module|None=None, name:str='plain', notes:dict|None=None) -> ImageSet:
     "Run `plan` into `out/synthetic/<name>` (default 'plain'; with a `judge`, guided by its `criterion` into `out/synthetic/fg_<criterion>`; hardness measures its class statistics on `like`; with a `filter_judge`, unguided and filtered by its loss into `out/synthetic/filtered`), resuming what is there; the images as a set, resized to `like`'s images when their size differs."
     fb = None
     shape = like.images[0].shape if like is not None and len(like) else None
@@ -237,7 +270,7 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
             shutil.copytree(plain, Path(out)/'synthetic'/name)
     folder = Path(out)/'synthetic'/name
     synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, steps=cfg.ddim_steps,
-               guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress, filter=filt)
+               guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress, filter=filt, notes=notes)
     syn = load_synthetic(folder)
     if shape is not None and len(syn) and syn.images[0].shape != shape:
         syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)
@@ -271,6 +304,15 @@ def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
                            prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, seed=cfg.seed, progress=progress,
                            fit_key={k: getattr(cfg, k) for k in keys} | {'recipe': 'balanced_softmax+half_real', 'judge': 'ce'})
 
+def _gate_options(cfg:DemoConfig, start:dict, out:Path) -> str:
+    "What a user can do when the gate stops a run."
+    opts = []
+    if start['start'] != 'real' and cfg.backend == 'pixel': opts.append("start the synthesis from real images of each class (--synth-start real)")
+    opts.append("train the generator longer (--set gen_steps=N) or bring a better one (--model DIR)" if cfg.backend == 'pixel' else "bring a better generator (--model)")
+    opts += ["run only the rows without synthetic images (--methods ce balanced_softmax ce_finetune)",
+             "or go on anyway with --gate warn (gate='warn'; the choice is recorded in results.json)"]
+    return "Options: " + "; ".join(opts) + f". The gate's numbers are in {out/'gate.json'}."
+
 def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=False, progress:bool=False) -> dict:
     "Run the comparison of `cfg` into `out`; returns (and writes to `out/results.json`) the results, and writes `out/report.html`."
     cfg = cfg or DemoConfig(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -286,6 +328,8 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
     if not quiet and parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits'):
         for n in notes: print(f"           {n}")
     plan, models, reports, info, cache, made = demo_plan(bench, cfg), {}, {}, {}, {}, {}
+    start = synthesis_start(bench, cfg); book = lambda gen: default_book() if getattr(gen, 'needs_prompts', False) else None
+    if not quiet and any(get_method(m).needs for m in methods): print(f"           {start['sentence']}")
     def generator():
         if 'gen' not in made:
             made['gen'] = gen = demo_generator(bench, cfg, out, progress)
@@ -293,11 +337,37 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
                   if cfg.backend == 'pixel' and not cfg.generator_model else f"{cfg.backend} generator ready ({gen.model_id})")
         return made['gen']
     judge = lambda: train_method('ce', bench, cfg, cache=cache, progress=progress)   # the ce model: trained once, shared through the cache
+    plain_gen = lambda: Img2ImgGenerator(generator(), tr, cfg.start_strength) if start['start'] == 'real' else generator()
+    def say(lines):
+        if not quiet:
+            for ln in lines: print(f"           {ln}")
+    def gate_stage():   # once, before the first synthesis: are the images of their classes, and what will the plan cost?
+        if 'gate' in made: return
+        made['gate'] = None; shown = str(plan) if plan.to_frame().shape[0] <= 20 else plan.summary()
+        if cfg.gate == 'off':
+            say([*shown.splitlines(), "quality gate off (gate='off'): nothing measured before the synthesis"]); return
+        g = plain_gen(); train_on, held, where = gate_data(bench, cfg.seed)
+        jud = (ctx.method('balanced_softmax' if longtail else 'ce') if train_on is tr else
+               fit_judge(train_on, cfg.train_steps, cfg.model, cfg.batch_size, cfg.lr, cfg.seed, progress))
+        r = run_gate(g, plan, tr, jud, held, cfg.gate_per_class, cfg.ddim_steps, cfg.guidance_scale, cfg.synth_batch_size, book(g),
+                     cfg.seed, mode='stop' if cfg.gate == 'stop' else 'warn', heldout_name=where)
+        if r is None: return
+        made['gate'] = r; info['gate'] = r.to_dict()
+        clock('gate', f"quality gate {'passed' if r.verdict == 'pass' else 'failed' if r.verdict == 'fail' else 'unclear'} "
+                      f"({r.n_sample} images: {r.recognised:.0f}% recognised, real held-out {r.real_accuracy:.0f}%, chance {r.chance:.0f}%)")
+        say([r.sentence(), *shown.splitlines(), f"the plan: {r.cost(plan)}"])
+        if not r.passed and cfg.gate == 'warn':
+            info['gate']['going_on'] = ("The run went on past the failed gate because gate='warn' was asked (--gate warn): "
+                                        "expect the rows trained on these images to trail the rows without them.")
+            say([info['gate']['going_on']])
+        atomic_write(out/'gate.json', json.dumps(info['gate'], indent=1))
+        if not r.passed and cfg.gate == 'stop': raise GateStop(r, _gate_options(cfg, start, out))
     def provide(key):   # the synthetic sets the methods ask for, made (or resumed) on first use
-        gen = generator()
+        gate_stage(); gen = generator()
         if key == 'plain':
-            s = demo_synthetic(plan, gen, cfg, out, progress=progress, like=tr)
-            clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} {gen.sampler or 'scheduler'} steps, guidance {cfg.guidance_scale:g})")
+            s = demo_synthetic(plan, plain_gen(), cfg, out, progress=progress, like=tr, notes={'gate': info.get('gate'), 'synthesis_start': start})
+            clock('synthesis', f"uniformized: {plan.total} synthetic images ({cfg.ddim_steps} {gen.sampler or 'scheduler'} steps, guidance {cfg.guidance_scale:g}"
+                               + (f", from real images at strength {cfg.start_strength:g})" if start['start'] == 'real' else ')'))
         elif key == 'filtered':
             s = demo_synthetic(plan, gen, cfg, out, like=tr, progress=progress, filter_judge=judge())
             fs = filter_summary(out/'synthetic'/'filtered'); info['filter'] = {'dropped': {k: int(v) for k, v in fs.drop(columns='kept').sum().items()},
@@ -336,7 +406,8 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
            'train_counts': tr.counts().tolist(), 'classes': list(tr.classes), 'benchmark': bench.info,
            'per_class_accuracy': {m: [None if math.isnan(v) else round(float(v), 2) for v in reports[m].per_class] for m in methods},
            'config': cfg.to_dict(), 'stage_seconds': clock.stages,
-           'data_notes': notes, 'many_above': bench.many_above, 'few_below': bench.few_below, **info}
+           'data_notes': notes, 'many_above': bench.many_above, 'few_below': bench.few_below,
+           'synthesis_start': start if any(get_method(m).needs for m in methods) else None, **info}
     if not longtail: res['cell_counts'] = tr.cell_counts().tolist(); res['group_names'] = list(tr.group_names)
     res['seconds'] = clock.total
     atomic_write(out/'results.json', json.dumps(res, indent=1))

@@ -27,14 +27,21 @@ def gap_closed(methods:dict, method:str, split:str='few', low:str='ce', high:str
     return (a - lo) / (hi - lo)
 
 def summary_lines(res:dict) -> list[str]:
-    "A long-tail results table in words: the share of the ce -> oracle Few gap each synthetic-data row closes, and what `synaug` adds over `ce_finetune`."
-    if res.get('task') != 'longtail': return []
+    "A run in words: where its synthetic images came from and what the quality gate said; on a long tail, the share of the ce -> oracle Few gap each synthetic-data row closes, what `synaug` adds over `ce_finetune`, and whether it beats `balanced_softmax`."
+    out = [s['sentence'] for s in (res.get('synthesis_start'), res.get('gate')) if s and s.get('sentence')]
+    if (res.get('gate') or {}).get('going_on'): out.append(res['gate']['going_on'])
+    if res.get('task') != 'longtail': return out
     m = res['methods']
-    out = [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *(f'fg_{c}' for c in CRITERIA))
-           if (g := gap_closed(m, k)) is not None]
+    out += [f"{k} closes {100 * g:.0f}% of the ce -> oracle gap in Few accuracy" for k in ('synaug', 'ldm', *(f'fg_{c}' for c in CRITERIA))
+            if (g := gap_closed(m, k)) is not None]
     a, b = m.get('synaug', {}).get('all'), m.get('ce_finetune', {}).get('all')
     if a is not None and b is not None:
         out.append(f"synaug - ce_finetune = {a - b:+.1f} points of All accuracy: what the synthetic images add beyond the last-layer fine-tune")
+    c = m.get('balanced_softmax', {}).get('all')
+    if a is not None and c is not None:
+        out.append(f"synaug is {a - c:.1f} points above balanced_softmax on All accuracy" if a > c else
+                   f"synaug is {c - a:.1f} points below balanced_softmax on All accuracy: on this data the synthetic images do not pay; "
+                   "balanced softmax on the real images alone is the better model")
     return out
 
 def results_table(res:dict) -> str:
@@ -101,9 +108,9 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
              f"<p>seed {res['seed']} · {res['n_train']} real training images · {res['n_synthetic']} synthetic images · "
              f"{res['n_test']} test images · {res['seconds']} s</p>",
              '<h2>Results (test accuracy, %)</h2>', _table(res)]
+    notes = summary_lines(res)
+    if notes: parts.append('<ul>' + ''.join(f'<li>{html.escape(n)}</li>' for n in notes) + '</ul>')
     if longtail:
-        notes = summary_lines(res)
-        if notes: parts.append('<ul>' + ''.join(f'<li>{html.escape(n)}</li>' for n in notes) + '</ul>')
         parts.append('<p class="note">Many / Medium / Few: classes with more than '
                      f"{bench.many_above if bench else 100:g}, between, and fewer than {bench.few_below if bench else 20:g} real training images.</p>")
     else:
@@ -117,6 +124,13 @@ def write_report(res:dict, path, bench:Benchmark|None=None, plan:Plan|None=None,
             if g is not None: parts.append(f'<figure><img src="{png_data_uri(g)}" alt="{html.escape(nm)}"><figcaption>{html.escape(nm)}, one row per class '
                                            f'({html.escape(", ".join(ds.classes))}{"" if ds is bench.train else "; a blank row: no image needed"})</figcaption></figure>')
         parts.append('</div>')
+    if res.get('gate'):
+        gt = res['gate']
+        pct = lambda v: '–' if v is None else f"{v:.0f}"
+        rows = ''.join(f"<tr><th>{html.escape(str(d['class']))}</th><td>{d['n']}</td><td>{pct(d['recognised'])}</td><td>{pct(d['real'])}</td></tr>" for d in gt['per_class'])
+        parts += ['<h2>Quality gate</h2>', f"<p>{html.escape(gt['sentence'])} Verdict: <b>{gt['verdict']}</b> (score {gt['score']}; {html.escape(gt['rule'])}; "
+                  f"mode {gt['mode']}). Held-out real images: {html.escape(gt['heldout'] or 'n/a')}.</p>",
+                  f"<table><thead><tr><th>class</th><th>sampled</th><th>recognised %</th><th>real held-out %</th></tr></thead><tbody>{rows}</tbody></table>"]
     if res.get('filter'):
         f = res['filter']
         parts += ['<h2>Filtering (synaug_filtered)</h2>', f"<p>Dropped and replaced, by reason: {html.escape(json.dumps(f['dropped']))}; per class: "

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
-from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable, check_number
+from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable, check_number, progress_bar
 from .data import ImageSet, FileList
 from .plan import Plan, shard, item_seed
 from .prompts import PromptBook
@@ -22,8 +21,8 @@ from .feedback import Feedback
 from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'image_path', 'attempt_seed', 'run_settings', 'folder_lock', 'read_manifest', 'SynthResult',
-           'synthesize', 'load_synthetic', 'dropped_set', 'filter_summary', 'check_plan_fits']
+__all__ = ['MANIFEST_COLUMNS', 'RUN_NOTES', 'image_path', 'attempt_seed', 'run_settings', 'folder_lock', 'read_manifest',
+           'SynthResult', 'synthesize', 'load_synthetic', 'dropped_set', 'filter_summary', 'check_plan_fits']
 
 # %% ../nbs/06_synthesize.ipynb #6cb1055a
 MANIFEST_COLUMNS = ['index', 'file', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed', 'backend',
@@ -63,6 +62,7 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
     return s
 
 _RECORDED_LATER = ('generator_settings', 'scheduler_config', 'feedback_min_alpha_bar')   # folders written before these were recorded resume, and get them
+RUN_NOTES = ('gate', 'synthesis_start')   # what a run records beside its settings (the quality gate, where the images start): never compared on resume
 
 def _claim_folder(out:Path, settings:dict):
     "Write run.json, or check that the folder's run.json is this run's; raise (writing nothing) otherwise."
@@ -70,7 +70,7 @@ def _claim_folder(out:Path, settings:dict):
     if rj.exists():
         try: old = json.loads(rj.read_text())
         except json.JSONDecodeError as e: raise DataError(f"'{rj}' is not valid JSON ({e}); move the folder away or fix the file") from None
-        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old))
+        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old) and k not in RUN_NOTES)
         if not diff and any(k in settings and k not in old for k in _RECORDED_LATER):
             atomic_write(rj, json.dumps({**old, **{k: settings[k] for k in _RECORDED_LATER if k in settings}}, indent=1)); return
         if diff == ['filter'] and 'filter' not in old:   # filtering a finished or partial unfiltered folder: its images stay
@@ -199,7 +199,8 @@ def synthesize(plan:Plan, generator:Generator, out,
                rank:int|None=None, world_size:int|None=None,  # this process's share (default: from accelerate)
                progress:bool=True, max_batches:int|None=None,
                filter:SampleFilter|None=None,      # drop what it rejects after the plan is made, and top up (one process)
-               max_attempts:int=10) -> SynthResult:  # replacements per item before the filter gives up
+               max_attempts:int=10,                # replacements per item before the filter gives up
+               notes:dict|None=None) -> SynthResult:  # recorded in run.json beside the settings, keys of `RUN_NOTES` (the quality gate's result, ...)
     "Generate the images of `plan` (this process's shard) into `out`, resuming whatever is there; with a `filter`, then drop and replace what it rejects."
     t0 = time.time(); out = Path(out)
     check_int(batch_size, 'batch_size')
@@ -222,20 +223,23 @@ def synthesize(plan:Plan, generator:Generator, out,
     check_writable(out)                                            # a read-only or full disk is reported before any image is made
     with folder_lock(out, rank, world_size):
         return _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
-                    progress, max_batches, max_attempts, t0)
+                    progress, max_batches, max_attempts, t0, notes)
 
 def _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
-         progress, max_batches, max_attempts, t0) -> SynthResult:
+         progress, max_batches, max_attempts, t0, notes=None) -> SynthResult:
     "The body of `synthesize`, under the folder's lock."
     _claim_folder(out, settings)
+    if notes:
+        if bad := sorted(set(notes) - set(RUN_NOTES)): raise DataError(f"notes takes the keys {list(RUN_NOTES)}; got {bad}")
+        atomic_write(out/'run.json', json.dumps({**json.loads((out/'run.json').read_text()), **notes}, indent=1))
     done = set(read_manifest(out, check_files=filter is None)['index'].tolist())   # with a filter, broken files are remade at their attempt
     batches = [mine.iloc[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     todo = [b for b in batches if not set(b['index']).issubset(done)]
     kw = dict(steps=steps, guidance_scale=guidance_scale, feedback=feedback)
     fh, w = _open_manifest(out/f'manifest-{rank:03d}-of-{world_size:03d}.csv')
     made = main = 0
-    bar = tqdm(total=len(mine), initial=len(mine) - sum(len(b) for b in todo), unit='img', disable=not progress,
-               desc=f'synthesize {rank}/{world_size}', smoothing=0.1)
+    bar = progress_bar(len(mine), 'synthesize' if world_size == 1 else f'synthesize {rank}/{world_size}', progress,
+                       len(mine) - sum(len(b) for b in todo), unit='img', smoothing=0.1)
     with fh:
         for b in todo[:max_batches]:
             _make(out, generator, b, prompts, w, fh, **kw); made += len(b); bar.update(len(b))
@@ -256,8 +260,10 @@ def _filter_folder(out:Path, plan:Plan, items:pd.DataFrame, generator, filt:Samp
         b = by_index.loc[rows['index'].to_numpy()].reset_index()
         b['attempt'] = np.asarray(attempts, np.int64)
         b['seed'] = [attempt_seed(plan.seed, i, a) for i, a in zip(b['index'], b['attempt'])]
-        for i in tqdm(range(0, len(b), batch_size), disable=not progress, desc=f'filter: make {len(b)}', leave=False):
-            _make(out, generator, b.iloc[i:i + batch_size], prompts, w, fh, **kw); made += len(b.iloc[i:i + batch_size])
+        bar = progress_bar(len(b), f'filter: make {len(b)}', progress, unit='img', leave=False)
+        for i in range(0, len(b), batch_size):
+            _make(out, generator, b.iloc[i:i + batch_size], prompts, w, fh, **kw); made += len(b.iloc[i:i + batch_size]); bar.update(len(b.iloc[i:i + batch_size]))
+        bar.close()
     while True:
         cur = read_manifest(out)
         broken = cur[[not _decodes(out/f) for f in cur.file]]

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable
+from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable, progress_bar
 from .data import ImageSet
 from .batches import BatchSampler, Batches, shift_flip
 from .imbalance import balanced_split
@@ -132,10 +131,10 @@ class Recorder(Callback):
         L.history.append({'step': L.step, 'loss': L.loss.item(), 'acc': (L.logits.argmax(1) == L.y).float().mean().item(), 'lr': L.sched.get_last_lr()[0]})
 
 class ProgressBar(Callback):
-    "A tqdm bar with the live loss and batch accuracy (main process only)."
+    "A progress bar (`progress_bar`: tqdm with its ETA, or a line every 10% in a log) with the live loss and batch accuracy (main process only)."
     order = 35
     def before_fit(self):
-        L = self.learn; self.bar = tqdm(total=L.total, initial=L.step, disable=not L.acc.is_main_process, desc='train')
+        L = self.learn; self.bar = progress_bar(L.total, 'train', enabled=L.acc.is_main_process, initial=L.step, unit='step')
     def after_batch(self):
         self.bar.update(1); h = self.learn.history
         if (self.learn.step - 1) % 10 == 0 and h: self.bar.set_postfix(loss=f"{h[-1]['loss']:.3f}", acc=f"{h[-1]['acc']:.2f}")
