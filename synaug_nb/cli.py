@@ -90,7 +90,7 @@ def train_generator_cmd(a) -> dict:
     return {'out': str(a.out)}
 
 def _gate(a, b, plan, gen, prompts):
-    "`synaug synthesize`'s quality gate: a judge on the real data, a first sample, the verdict in words and the plan's cost; stops (writing OUT/gate.json) when the images are not of their classes."
+    "`synaug synthesize`'s quality gate: a judge on the real data, a first sample, the verdict in words and the plan's cost; stops (writing OUT/gate.json) when the images are not of their classes; returns what run.json records."
     from synaug_nb.gate import run_gate, fit_judge, gate_data, GateStop
     show = (lambda *x: None) if a.quiet else print
     if a.gate == 'off': show(plan); show("quality gate off (--gate off): nothing measured before the synthesis"); return None
@@ -107,7 +107,7 @@ def _gate(a, b, plan, gen, prompts):
     if not r.passed and a.gate == 'stop':
         raise GateStop(r, "Options: start from real images of each class (--strength 0.3), train the generator longer (--train-steps) or bring a "
                           f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {out/'gate.json'}.")
-    return r
+    return d
 
 def synthesize_cmd(a) -> dict:
     "Plan the benchmark's uniformization and run it (see `synthesize`)."
@@ -169,7 +169,7 @@ def synthesize_cmd(a) -> dict:
     gate = _gate(a, b, plan, gen, book if getattr(gen, 'needs_prompts', False) else None)
     res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
                      batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts,
-                     notes={'gate': gate.to_dict() if gate is not None else {'mode': 'off'}})
+                     notes={'gate': gate or {'mode': 'off'}})
     d = f"; the filter dropped and replaced {res.dropped}" if filt is not None else ''
     print(f"synaug synthesize: made {res.made}, reused {res.skipped} of {res.total} images in {res.seconds:.1f} s{d} -> {a.out}")
     return {'made': res.made, 'skipped': res.skipped, 'total': res.total, 'dropped': res.dropped}

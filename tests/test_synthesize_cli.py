@@ -4,6 +4,7 @@ import pytest
 from conftest import BIN, synaug_in_process as here, synaug_process as proc   # `here(...)`: the same command in this process (no interpreter start)
 
 COMMON = ['--dataset', 'digits', '--imbalance-factor', '10', '--seed', '0', '--quiet', '--cpu']
+GATE_OFF = ['--gate', 'off']   # the quality gate has tests of its own (test_gate_cli.py); here it would only add a judge per run
 
 @pytest.fixture(scope='module')
 def generator(tmp_path_factory):
@@ -15,7 +16,7 @@ def generator(tmp_path_factory):
     return out
 
 def run_args(gen, out, *extra):
-    return ['synthesize', *COMMON, '--model', gen, '--target', '100', '--steps', '6', '--batch-size', '8', '--out', out, *extra]
+    return ['synthesize', *COMMON, *GATE_OFF, '--model', gen, '--target', '100', '--steps', '6', '--batch-size', '8', '--out', out, *extra]
 
 def files(out): return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out/'images').rglob('*.png'))}
 
@@ -68,7 +69,7 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
     a = tmp_path/'a'
     assert here(*run_args(generator, a)).returncode == 0
     before = {p: p.stat().st_mtime_ns for p in a.rglob('*')}
-    r = here('synthesize', *COMMON, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
+    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
     assert r.returncode == 1 and "holds another plan's manifest" in r.stderr
     assert {p: p.stat().st_mtime_ns for p in a.rglob('*')} == before
 
@@ -87,7 +88,7 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
 ])
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
-    args = ['synthesize', *COMMON, '--model', generator, '--steps', '4', '--out', out]
+    args = ['synthesize', *COMMON, *GATE_OFF, '--model', generator, '--steps', '4', '--out', out]
     r = here(*args, *extra)
     assert r.returncode == 1 and msg in r.stderr, r.stderr
     assert not out.exists()          # refused before anything was written
@@ -95,7 +96,7 @@ def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
 def test_unknown_class_in_modifier_file(generator, tmp_path):
     book = tmp_path/'book.json'
     book.write_text(json.dumps({'templates': ['a photo of {modifier} {class}'], 'modifiers': {'eleven': ['big']}}))
-    r = here('synthesize', *COMMON, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
+    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
     assert r.returncode == 1 and "'eleven'" in r.stderr
     assert not (tmp_path/'o').exists()
 
@@ -174,7 +175,7 @@ def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path
 def test_img2img_strength_starts_from_real_images(generator, tmp_path):
     "`--strength`: the same generator and loop, each image started from a real training image of its class (named in the manifest)."
     out = tmp_path/'i2i'
-    r = here('synthesize', *COMMON, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
+    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
     assert r.returncode == 0, r.stderr
     m = list(csv.DictReader(open(next(out.glob('manifest-*.csv')))))
     assert m and {x['backend'] for x in m} == {'pixel-img2img'} and all(x['condition'] for x in m)
