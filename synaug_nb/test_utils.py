@@ -10,8 +10,8 @@ import numpy as np
 from PIL import Image
 
 # %% auto #0
-__all__ = ['toy_images', 'ManualTimers', 'write_idx', 'write_fashion_mnist', 'write_cifar', 'write_image_folder',
-           'write_waterbirds', 'write_utkface', 'write_imagenet_lt']
+__all__ = ['PHOTO_CLASSES', 'toy_images', 'ManualTimers', 'write_idx', 'write_fashion_mnist', 'write_cifar', 'write_image_folder',
+           'write_photo_folder', 'write_waterbirds', 'write_utkface', 'write_imagenet_lt']
 
 # %% ../nbs/00a_test_utils.ipynb #d1306f96
 def toy_images(labels, size:int=28, channels:int=1, seed:int=0) -> np.ndarray:
@@ -87,6 +87,22 @@ def write_image_folder(root, classes=('cat', 'dog', 'fox'), n_per_class=4, size:
         (root/name).mkdir(parents=True, exist_ok=True)
         for i, im in enumerate(toy_images([c] * n, size, 3, seed=seed + c)):
             Image.fromarray(im).save(root/name/f'{name}_{i:04d}.{ext}')
+    return root
+
+# %% ../nbs/00a_test_utils.ipynb #1f815954
+PHOTO_CLASSES = {'temple': (0, 0.0, 0.5), 'trees': (0, 0.5, 1.0), 'flower': (1, 0.0, 1.0)}   # (scikit-learn sample image, rows from, to)
+
+def write_photo_folder(root, counts={'train': (120, 30, 8), 'test': 40, 'holdout': 40}, size:int=32, seed:int=0) -> Path:
+    "A folder of natural photos, offline: random crops of scikit-learn's two sample photos as three classes (`PHOTO_CLASSES`), JPEG, in `train/`, `test/` and `holdout/` (an int: that many per class; a tuple: one per class)."
+    from sklearn.datasets import load_sample_images
+    photos, rng, root = load_sample_images().images, np.random.default_rng(seed), Path(root)
+    for split, n in counts.items():
+        per = [n] * len(PHOTO_CLASSES) if isinstance(n, int) else list(n)
+        for (name, (k, lo, hi)), m in zip(PHOTO_CLASSES.items(), per):
+            im = photos[k]; h, w = im.shape[:2]; d = root/split/name; d.mkdir(parents=True, exist_ok=True)
+            for i in range(m):
+                y = rng.integers(int(lo * h), max(int(lo * h) + 1, int(hi * h) - 2 * size)); x = rng.integers(0, w - 2 * size)
+                Image.fromarray(im[y:y + 2 * size, x:x + 2 * size]).resize((size, size), Image.BILINEAR).save(d/f'{name}_{i:04d}.jpg', quality=92)
     return root
 
 # %% ../nbs/00a_test_utils.ipynb #a7950a12

@@ -14,31 +14,33 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from IPython.display import display
 from fastcore.basics import patch
-from .core import DataError, check_in, image_grid, check_int, check_number, png_data_uri
+from .core import DataError, check_in, image_grid, check_int, check_number, png_data_uri, _fmt_seconds
 from .data import ImageSet, concat_sets
-from .plan import Plan, item_seed
+from .plan import Plan, item_seed, BUDGET_SHARES
 from .prompts import PromptBook, default_book
 from .generators import Generated, Generator, PixelGenerator
 from .feedback import Feedback, CRITERIA, needs_stats
 from .synthesize import SynthResult, synthesize, read_manifest, load_synthetic
 from .specs import load_data
+from .metrics import predict
+from .gate import recognised, GateResult, GATE_RULE, GATE_MIN_MARGIN, _png_size
 from .gap import extract_features, domain_probe, gap_scatter
 
 
 # %% auto #0
-__all__ = ['preview_html', 'Job', 'as_set', 'Studio', 'GapExplorer']
+__all__ = ['preview_html', 'Job', 'as_set', 'dropout_owner', 'Studio', 'recognition_line', 'recognition_html', 'GapExplorer']
 
 # %% ../nbs/11_widgets.ipynb #c89bf4d4
 def preview_html(gen:Generated, render_id:int=0, scale:int=4) -> str:
-    "HTML grid of `gen`'s images, each captioned with its prompt and criterion value (what the studio shows)."
-    cells = []
+    "HTML grid of `gen`'s images, each captioned with its prompt (when it has one) and criterion value (what the studio shows)."
+    cells, (h, w) = [], gen.images.shape[-2:]
     for i in range(len(gen)):
-        m = gen.meta.iloc[i]; v = m.get('criterion_value', None)
-        crit = f"{m['criterion']} = {float(v):.3f}" if v is not None and m['criterion'] else 'no feedback'
-        h, w = gen.images.shape[-2:]
+        m = gen.meta.iloc[i]; v, c, p = m.get('criterion_value', None), m.get('criterion', ''), str(m.get('prompt', '') or '')
+        crit = f"{c} = {float(v):.3f}" if v is not None and c else 'no feedback'
+        cap = (f'{html.escape(p)}<br/>' if p else '') + f'<b>{html.escape(crit)}</b>'
         cells.append(f'<figure style="margin:4px;text-align:center;width:{max(w * scale, 96)}px">'
                      f'<img src="{png_data_uri(gen.images[i])}" width="{w * scale}" height="{h * scale}" style="image-rendering:pixelated"/>'
-                     f'<figcaption style="font-size:10px;line-height:1.1">{html.escape(str(m["prompt"]) or "(no prompt)")}<br/><b>{html.escape(crit)}</b></figcaption></figure>')
+                     f'<figcaption style="font-size:10px;line-height:1.1">{cap}</figcaption></figure>')
     return f'<div class="synaug-grid" data-render="{render_id}" style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
 
 # %% ../nbs/11_widgets.ipynb #9fdf9301
@@ -68,49 +70,66 @@ def as_set(x, what:str='data') -> ImageSet:
     if p.is_dir() and any(p.glob('manifest-*.csv')): return load_synthetic(p)
     return load_data(f'folder:{p}' if p.is_dir() else str(x)).train
 
+# %% ../nbs/11_widgets.ipynb #d3b027b1
+def dropout_owner(gen):
+    "The generator (or the base an `Img2ImgGenerator` wraps) with an image-embedding dropout: `settings()` has 'embed_dropout' and `.dropout` sets it; else None."
+    for g in (gen, getattr(gen, 'base', None)):
+        st = getattr(g, 'settings', None)
+        if g is not None and hasattr(g, 'dropout') and callable(st) and 'embed_dropout' in st(): return g
+    return None
+
 # %% ../nbs/11_widgets.ipynb #fdeb4b16
 class Studio:
-    "Generation studio: class, group, prompts, guidance, feedback, steps, seed → a sample-grid preview; save modifiers; send to `synthesize`."
+    "Generation studio: class, group, prompts, guidance, feedback, steps, seed → a sample-grid preview and the judge's recognised share; save modifiers; cap or budget the plan; send to `synthesize`."
     def __init__(self, generator:Generator,
                  classes=None,                  # class names, or a data spec / ImageSet that has them (default: the generator's or its conditioning images', else the plan's)
                  group_names=None,              # group names (default: the generator's when it is conditioned on groups)
-                 prompts:PromptBook|None=None,  # the prompt book to edit (default `default_book()`)
-                 judge=None,                    # classifier for feedback guidance (e.g. `train_judge(...)`), or None
+                 prompts:PromptBook|None=None,  # the prompt book to edit (default `default_book()`); shown only for a backend that takes prompts
+                 judge=None,                    # classifier for feedback guidance and the recognised share under the grid (e.g. `train_judge(...)`), or None
+                 heldout=None,                  # real images the judge never saw (ImageSet or data spec): its accuracy per class, beside the recognised share
                  stats=None,                    # `ClassStats` for the hardness criterion
-                 plan:Plan|None=None,           # what "send to synthesize" makes
+                 plan:Plan|None=None,           # what "send to synthesize" makes (after `cap` and `budget`)
                  out='synthetic',               # its output folder
                  book_path='modifiers.json',    # where "save modifiers" writes the book
                  n:int=8, steps:int=10, guidance_scale:float=2.0, seed:int=0, criterion:str='none',
                  feedback_scale:float=0.05, feedback_every:int=1, dropout:float|None=None,
+                 cap:int|None=None,             # at most this many images per class (cell) after filling: `plan.capped(cap)`
+                 budget:int|None=None,          # at most this many synthetic images in all: `plan.with_budget(budget, share)`
+                 share:str='deficit',           # how a budget is shared: 'deficit' (in proportion to need) or 'weakest' (fewest images first)
                  batch_size:int=16,             # synthesize's batch size
                  chunk:int=4,                   # images per generate call in a preview (a stale render stops between chunks)
                  debounce:float=0.3, auto:bool=True,
                  timer:Callable=threading.Timer):  # makes the debounce timer: (seconds, fn) -> a started-on-start() Thread (tests pass one they fire by hand)
         self.gen, self.judge, self.stats, self.plan = generator, judge, stats, plan
-        model = getattr(generator, 'model', None)
+        model = getattr(generator, 'model', None); self._classes_set = None
         known = getattr(model, 'classes', None) or getattr(getattr(generator, 'real', None), 'classes', None) or (plan.classes if plan else [])
         if isinstance(classes, (str, Path, ImageSet)):
-            ds = as_set(classes, 'classes')
+            ds = self._classes_set = as_set(classes, 'classes')
             classes, group_names = ds.classes, group_names if group_names is not None or not ds.has_groups else ds.group_names
         self.classes = [str(c) for c in (classes if classes is not None else known)]
         if not self.classes: raise DataError("Studio needs class names: pass classes= (or a plan=, or a generator that knows its classes)")
         gn = group_names if group_names is not None else getattr(model, 'group_names', None)
         self.group_names = [str(g) for g in gn] if gn else None
+        self.heldout = None if heldout is None else as_set(heldout, 'heldout')
+        if self.heldout is not None and judge is None: raise DataError("heldout= gives the judge's accuracy on real images: pass judge= too")
+        if self.heldout is not None and list(self.heldout.classes) != self.classes: raise DataError(f"heldout classes {self.heldout.classes} differ from the studio's {self.classes}")
         self.book = (prompts or default_book()).validate(self.classes, self.group_names)
         self.n, self.chunk, self.batch_size, self.debounce = check_int(n, 'n', 1), max(1, int(chunk)), batch_size, debounce
-        self.is_unclip = hasattr(generator, 'dropout') and generator.backend == 'unclip'
+        self.uses_prompts, self.dropout_owner = bool(getattr(generator, 'needs_prompts', False)), dropout_owner(generator)
         self.renders = self.dropped = self.requests = 0
-        self.last = self.last_settings = self.synth_result = None
-        self._lock, self._timer, self._job, self._syncing, self.timer = threading.Lock(), None, None, False, timer
-        self._build(steps, guidance_scale, seed, criterion, feedback_scale, feedback_every, dropout, out, book_path)
+        self.last = self.last_settings = self.synth_result = self.last_recognition = self.sent_plan = self.render_rate = self.png_bytes = None
+        self._lock, self._timer, self._job, self._syncing, self.timer, self._real_acc, self._plan_err = threading.Lock(), None, None, False, timer, None, None
+        check_in(share, BUDGET_SHARES, 'budget share')
+        self._build(steps, guidance_scale, seed, criterion, feedback_scale, feedback_every, dropout, out, book_path, cap, budget, share)
+        if plan is not None: self.show_plan()   # a bad cap or budget raises here
         self.auto = auto
 
     @property
     def last_images(self): return None if self.last is None else self.last.images
 
 # %% ../nbs/11_widgets.ipynb #2953f43b
-def _build(self:Studio, steps, w, seed, criterion, fb_scale, fb_every, dropout, out, book_path):
-    s = dict(style={'description_width': '110px'}, layout=W.Layout(width='340px'))
+def _build(self:Studio, steps, w, seed, criterion, fb_scale, fb_every, dropout, out, book_path, cap, budget, share):
+    s = dict(style={'description_width': 'initial'}, layout=W.Layout(width='360px')); b = dict(layout=W.Layout(width='auto'))
     self.w_class = W.Dropdown(options=self.classes, description='class', **s)
     self.w_group = W.Dropdown(options=self.group_names or ['(none)'], description='group', disabled=not self.group_names, **s)
     self.w_templates = W.Textarea('\n'.join(self.book.templates), description='templates', rows=3, continuous_update=False, **s)
@@ -120,31 +139,55 @@ def _build(self:Studio, steps, w, seed, criterion, fb_scale, fb_every, dropout, 
     self.w_fb_scale = W.FloatSlider(value=fb_scale, min=0, max=0.3, step=0.01, description='feedback scale', continuous_update=False, **s)
     self.w_steps = W.IntSlider(value=steps, min=1, max=50, description='steps', continuous_update=False, **s)
     self.w_seed = W.IntText(value=seed, description='seed', continuous_update=False, **s)
-    self.w_dropout = W.FloatSlider(value=dropout if dropout is not None else getattr(self.gen, 'dropout', 0.0), min=0, max=0.95, step=0.05, continuous_update=False,
-                                   description='image-emb dropout', disabled=not self.is_unclip, **s)
+    self.w_dropout = W.FloatSlider(value=dropout if dropout is not None else getattr(self.dropout_owner, 'dropout', 0.0), min=0, max=0.95, step=0.05,
+                                   continuous_update=False, description='image-emb dropout', disabled=self.dropout_owner is None, **s)
     self.fb_every = fb_every
     self.w_preview = W.HTML('<i>no render yet</i>'); self.w_preview.add_class('synaug-preview')
+    self.w_recognition = W.HTML(''); self.w_recognition.add_class('synaug-recognition')
     self.w_count = W.Label('renders: 0'); self.w_count.add_class('synaug-render-count')
-    self.w_progress = W.IntProgress(value=0, min=0, max=self.n, description='preview', layout=W.Layout(width='340px'))
+    self.w_progress = W.IntProgress(value=0, min=0, max=self.n, description='preview', **s)
     self.w_status = W.HTML(''); self.w_status.add_class('synaug-status')
     self.w_book_path = W.Text(str(book_path), description='book file', continuous_update=False, **s)
-    self.w_save = W.Button(description='save modifiers', icon='save')
+    self.w_save = W.Button(description='save modifiers', icon='save', **b)
+    self.w_cap = W.Text('' if cap is None else str(cap), description='cap (images per class)', placeholder='none', continuous_update=False, **s)
+    self.w_budget = W.Text('' if budget is None else str(budget), description='budget (synthetic images)', placeholder='none: the whole plan', continuous_update=False, **s)
+    self.w_share = W.Dropdown(options=BUDGET_SHARES, value=share, description='budget share', **s)
+    self.w_plan = W.HTML(''); self.w_plan.add_class('synaug-plan')
     self.w_out = W.Text(str(out), description='out folder', continuous_update=False, **s)
-    self.w_send = W.Button(description='send to synthesize', icon='play', disabled=self.plan is None, button_style='primary')
-    self.w_synth = W.IntProgress(value=0, min=0, max=max(self.plan.total if self.plan else 1, 1), description='synthesize', layout=W.Layout(width='340px'))
+    self.w_send = W.Button(description='send to synthesize', icon='play', disabled=self.plan is None, button_style='primary', **b)
+    self.w_synth = W.IntProgress(value=0, min=0, max=max(self.plan.total if self.plan else 1, 1), description='synthesize', **s)
+    self._wire(); self.ui = self._layout()
+
+def _changed(self:Studio, ch): self.schedule()
+
+Studio._build, Studio._changed = _build, _changed
+
+# %% ../nbs/11_widgets.ipynb #877d37c7
+def _wire(self:Studio):
     self._load_modifiers()
     for c in (self.w_class, self.w_group, self.w_guidance, self.w_criterion, self.w_fb_scale, self.w_steps, self.w_seed, self.w_dropout):
         c.observe(self._changed, 'value')
     self.w_class.observe(lambda ch: self._load_modifiers(), 'value')
     self.w_templates.observe(self._templates_changed, 'value'); self.w_modifiers.observe(self._modifiers_changed, 'value')
+    for c in (self.w_cap, self.w_budget, self.w_share): c.observe(lambda ch: self._guard(self.show_plan), 'value')
     self.w_save.on_click(lambda b: self._guard(self.save_modifiers)); self.w_send.on_click(lambda b: self._guard(self.send))
-    controls = W.VBox([self.w_class, self.w_group, self.w_templates, self.w_modifiers, self.w_guidance, self.w_criterion, self.w_fb_scale,
-                       self.w_steps, self.w_seed, self.w_dropout, W.HBox([self.w_book_path, self.w_save]), W.HBox([self.w_out, self.w_send]), self.w_synth])
-    self.ui = W.HBox([controls, W.VBox([W.HBox([self.w_progress, self.w_count]), self.w_status, self.w_preview])])
 
-def _changed(self:Studio, ch): self.schedule()
+def _layout(self:Studio) -> W.Box:
+    "The controls the generator uses (prompts for text backends, dropout with an image-embedding dropout, group with groups, budget with a plan), then the preview and the recognised share under it."
+    rows = [self.w_class] + ([self.w_group] if self.group_names else []) + ([self.w_templates, self.w_modifiers] if self.uses_prompts else [])
+    rows += [self.w_guidance, self.w_criterion, self.w_fb_scale, self.w_steps, self.w_seed] + ([self.w_dropout] if self.dropout_owner is not None else [])
+    if self.uses_prompts: rows.append(W.HBox([self.w_book_path, self.w_save]))
+    if self.plan is not None: rows += [self.w_cap, self.w_budget, self.w_share, self.w_plan]
+    rows += [W.HBox([self.w_out, self.w_send]), self.w_synth]
+    return W.HBox([W.VBox(rows), W.VBox([W.HBox([self.w_progress, self.w_count]), self.w_status, self.w_preview, self.w_recognition])])
 
-Studio._build, Studio._changed = _build, _changed
+@patch
+def shown(self:Studio) -> list:
+    "The descriptions of the controls on screen, in order."
+    def walk(w): return sum((walk(c) for c in w.children), []) if isinstance(w, W.Box) else [w.description] if getattr(w, 'description', '') else []
+    return walk(self.ui)
+
+Studio._wire, Studio._layout = _wire, _layout
 
 # %% ../nbs/11_widgets.ipynb #dc233325
 def _load_modifiers(self:Studio):
@@ -185,17 +228,18 @@ Studio._load_modifiers, Studio._modifiers_changed, Studio._templates_changed, St
 # %% ../nbs/11_widgets.ipynb #094e8278
 @patch
 def settings(self:Studio) -> dict:
-    "The current settings, as `render` and `send` use them."
-    return dict(class_name=self.w_class.value, group_name=self.w_group.value if self.group_names else None,
-                guidance_scale=float(self.w_guidance.value), criterion=self.w_criterion.value, feedback_scale=float(self.w_fb_scale.value),
-                feedback_every=int(self.fb_every), steps=int(self.w_steps.value), seed=int(self.w_seed.value),
-                dropout=float(self.w_dropout.value) if self.is_unclip else None, n=self.n, templates=list(self.book.templates),
-                modifiers=list(self.book.modifiers.get(self.w_class.value, [])))
+    "The current settings, as `render` and `send` use them (templates and modifiers only for a backend that takes prompts)."
+    s = dict(class_name=self.w_class.value, group_name=self.w_group.value if self.group_names else None,
+             guidance_scale=float(self.w_guidance.value), criterion=self.w_criterion.value, feedback_scale=float(self.w_fb_scale.value),
+             feedback_every=int(self.fb_every), steps=int(self.w_steps.value), seed=int(self.w_seed.value),
+             dropout=float(self.w_dropout.value) if self.dropout_owner is not None else None, n=self.n)
+    if self.uses_prompts: s.update(templates=list(self.book.templates), modifiers=list(self.book.modifiers.get(self.w_class.value, [])))
+    return s
 
 @patch
 def set(self:Studio, **kw) -> dict:
-    "Set controls by name (class_name, group_name, guidance_scale, criterion, feedback_scale, steps, seed, dropout); re-renders (debounced)."
-    known = ('class_name', 'group_name', 'guidance_scale', 'criterion', 'feedback_scale', 'steps', 'seed', 'dropout')
+    "Set controls by name (class_name, group_name, guidance_scale, criterion, feedback_scale, steps, seed, dropout; cap, budget, share of the plan to send); a preview setting re-renders (debounced)."
+    known = ('class_name', 'group_name', 'guidance_scale', 'criterion', 'feedback_scale', 'steps', 'seed', 'dropout', 'cap', 'budget', 'share')
     for k in kw: check_in(k, known, 'setting')
     if 'class_name' in kw: check_in(str(kw['class_name']), self.classes, 'class')
     if 'group_name' in kw:
@@ -209,11 +253,12 @@ def set(self:Studio, **kw) -> dict:
     if 'steps' in kw: check_int(kw['steps'], 'steps', 1, 50)
     if 'seed' in kw: check_int(kw['seed'], 'seed', 0)
     if 'dropout' in kw:
-        if not self.is_unclip: raise DataError(f"dropout={kw['dropout']!r}: image-embedding dropout applies only to an UnCLIPGenerator; this is {type(self.gen).__name__}")
+        if self.dropout_owner is None: raise DataError(f"dropout={kw['dropout']!r}: image-embedding dropout applies only to a generator that has one (an UnCLIPGenerator); this is {type(self.gen).__name__}")
         check_number(kw['dropout'], 'dropout', 0, 0.95)
-    ws = dict(class_name=self.w_class, group_name=self.w_group, guidance_scale=self.w_guidance, criterion=self.w_criterion,
-              feedback_scale=self.w_fb_scale, steps=self.w_steps, seed=self.w_seed, dropout=self.w_dropout)
-    for k, v in kw.items(): ws[k].value = str(v) if k in ('class_name', 'group_name') else v
+    if {'cap', 'budget', 'share'} & set(kw): self.send_plan(**{k: kw[k] for k in ('cap', 'budget', 'share') if k in kw})   # a bad cap or budget raises here, before any control moves
+    ws = dict(class_name=self.w_class, group_name=self.w_group, guidance_scale=self.w_guidance, criterion=self.w_criterion, feedback_scale=self.w_fb_scale,
+              steps=self.w_steps, seed=self.w_seed, dropout=self.w_dropout, cap=self.w_cap, budget=self.w_budget, share=self.w_share)
+    for k, v in kw.items(): ws[k].value = str(v) if k in ('class_name', 'group_name') else ('' if v is None else str(v)) if k in ('cap', 'budget') else v
     return self.settings()
 
 # %% ../nbs/11_widgets.ipynb #fb10e129
@@ -229,17 +274,19 @@ def _generate(self:Studio, s:dict, rid:int|None=None) -> Generated|None:
     "Images of settings `s`; None as soon as request `rid` is no longer the newest."
     c = self.classes.index(s['class_name']); g = None if s['group_name'] is None else self.group_names.index(s['group_name'])
     seeds = [item_seed(s['seed'], i) for i in range(s['n'])]
-    prompts = [self.book.sample(s['class_name'], s['group_name'], sd)['prompt'] for sd in seeds]
+    prompts = [self.book.sample(s['class_name'], s['group_name'], sd)['prompt'] for sd in seeds] if self.uses_prompts else None
     fb = self.feedback_for(s); parts = []
-    if self.is_unclip: self.gen.dropout = s['dropout']
+    if self.dropout_owner is not None: self.dropout_owner.dropout = s['dropout']
     self.w_progress.max, self.w_progress.value = s['n'], 0
     for i in range(0, s['n'], self.chunk):
         if rid is not None and rid != self.requests: return None
         j = slice(i, i + self.chunk); k = len(seeds[j])
-        parts.append(self.gen.generate([c] * k, seeds[j], groups=None if g is None else [g] * k, prompts=prompts[j],
+        parts.append(self.gen.generate([c] * k, seeds[j], groups=None if g is None else [g] * k, prompts=None if prompts is None else prompts[j],
                                        steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb))
         self.w_progress.value = min(i + k, s['n'])
     return Generated(torch.cat([p.images for p in parts]), pd.concat([p.meta for p in parts], ignore_index=True))
+
+def _error(self:Studio, e:Exception): self.w_status.value = f'<span style="color:#b00">{html.escape(str(e))}</span>'
 
 def _render_now(self:Studio, rid:int) -> Generated|None:
     with self._lock:
@@ -247,15 +294,18 @@ def _render_now(self:Studio, rid:int) -> Generated|None:
         s = self.settings(); t0 = time.time()
         self.w_status.value = f'rendering {s["n"]} images ({s["steps"]} steps)…'
         try: gen = self._generate(s, rid)
-        except DataError as e: self.w_status.value = f'<span style="color:#b00">{html.escape(str(e))}</span>'; raise
+        except DataError as e: self._error(e); raise
         if gen is None or rid != self.requests: self.dropped += 1; return None
+        secs = time.time() - t0; self.render_rate, self.png_bytes = len(gen) / max(secs, 1e-9), float(np.mean([_png_size(im) for im in gen.images[:4]]))
         self.last, self.last_settings = gen, s; self.renders += 1
         self.w_preview.value = preview_html(gen, self.renders)
         self.w_count.value = f'renders: {self.renders}'
-        self.w_status.value = f'{s["class_name"]}{"/" + s["group_name"] if s["group_name"] else ""}: {len(gen)} images in {time.time() - t0:.1f} s'
+        self.w_status.value = f'{s["class_name"]}{"/" + s["group_name"] if s["group_name"] else ""}: {len(gen)} images in {secs:.1f} s'
+        if self.judge is not None: self.w_recognition.value = recognition_html(self.recognise(gen, s['class_name']))
+        if self.plan is not None: self._guard(self.show_plan)   # the estimate follows the new rate
         return gen
 
-Studio._generate, Studio._render_now = _generate, _render_now
+Studio._generate, Studio._error, Studio._render_now = _generate, _error, _render_now
 
 # %% ../nbs/11_widgets.ipynb #a8b1d9fa
 @patch
@@ -291,6 +341,87 @@ def _ipython_display_(self:Studio):
 
 Studio._ipython_display_ = _ipython_display_
 
+# %% ../nbs/11_widgets.ipynb #8823ca85
+@patch
+def real_accuracy(self:Studio) -> dict:
+    "Class -> the judge's accuracy (%) on its held-out real images (None: no image of it); {} without `heldout`. Computed once."
+    if self.heldout is None: return {}
+    if self._real_acc is None:
+        ok, y = predict(self.judge, self.heldout) == self.heldout.labels, self.heldout.labels
+        self._real_acc = {c: round(100 * float(ok[y == i].mean()), 1) if (y == i).any() else None for i, c in enumerate(self.classes)}
+    return self._real_acc
+
+def _like(self:Studio, gen:Generated) -> ImageSet:
+    "Real images whose size and channels the judge takes: the held-out set, else the classes' or the generator's set, else the generated images' own shape."
+    for ref in (self.heldout, self._classes_set, getattr(self.gen, 'real', None)):
+        if isinstance(ref, ImageSet) and len(ref) and list(ref.classes) == self.classes: return ref
+    c, h, w = gen.images.shape[1:]
+    return ImageSet(np.zeros((1, h, w, c), np.uint8), np.zeros(1, np.int64), self.classes, name='the generated images')
+
+@patch
+def recognise(self:Studio, gen:Generated, class_name:str) -> dict:
+    "How many of `gen`'s images (all of `class_name`) the judge labels as it, against its held-out real accuracy and chance; also kept in `last_recognition`."
+    hit = recognised(self.judge, gen.images, [self.classes.index(class_name)] * len(gen), self._like(gen))
+    rec, real, chance = 100 * float(hit.mean()), self.real_accuracy().get(class_name), 100 / len(self.classes)
+    g = None if real is None else GateResult([class_name], rec, real, chance, None, [], len(gen), 0.0, 0.0)
+    self.last_recognition = {'class': class_name, 'n': len(gen), 'hits': int(hit.sum()), 'recognised': round(rec, 1), 'real': real, 'chance': round(chance, 1),
+                             'verdict': None if g is None else g.verdict, 'score': None if g is None or np.isnan(g.score) else round(g.score, 2)}
+    return self.last_recognition
+
+def recognition_line(d:dict) -> str:
+    "`Studio.recognise`'s numbers in words, with the gate rule's verdict when the images are near chance or the judge cannot tell."
+    c = repr(d['class']); s = f"the judge labels {d['hits']} of {d['n']} ({d['recognised']:.0f}%) as {c}"
+    if d['real'] is not None: s += f" · on held-out real images of {c} it gets {d['real']:.0f}%"
+    s += f" · chance {d['chance']:.0f}%"
+    if d['verdict'] == 'unclear': s += f" · the judge cannot tell: on real images of {c} it is within {GATE_MIN_MARGIN:g} points of chance"
+    elif d['verdict'] == 'fail':
+        s += f" · too close to chance: these are not recognisably {c} ((recognised − chance) / (real − chance) = {d['score']:.2f}; the gate asks ≥ {GATE_RULE:g})"
+    return s
+
+def recognition_html(d:dict) -> str:
+    "The line as the studio shows it under the grid (red when the gate's rule fails or cannot judge)."
+    col = '#b00' if d['verdict'] in ('fail', 'unclear') else 'inherit'
+    return f'<div style="font-size:12px;color:{col}">{html.escape(recognition_line(d))}</div>'
+
+Studio._like = _like
+
+# %% ../nbs/11_widgets.ipynb #c0358a56
+def _opt_int(text, what:str):
+    "A box's text as None (empty or 'none'), an int, or the number as typed (for the plan's own check to refuse); else a `DataError`."
+    t = str(text).strip()
+    if t.lower() in ('', 'none'): return None
+    try: return int(t)
+    except ValueError: pass
+    try: return float(t)
+    except ValueError: raise DataError(f"{what} must be a whole number, or empty for none; got {t!r}") from None
+
+@patch
+def send_plan(self:Studio, **kw) -> Plan:
+    "The plan 'send to synthesize' makes: the studio's plan capped at `cap` and cut to `budget` shared by `share` (each from its box unless given here)."
+    if self.plan is None: raise DataError("send needs a plan: pass plan= (e.g. uniformize(real)) to the Studio")
+    b = dict(cap=_opt_int(self.w_cap.value, 'cap'), budget=_opt_int(self.w_budget.value, 'budget'), share=self.w_share.value) | kw
+    check_in(b['share'], BUDGET_SHARES, 'budget share')
+    p = self.plan if b['cap'] is None else self.plan.capped(b['cap'])
+    return p if b['budget'] is None else p.with_budget(b['budget'], b['share'])
+
+@patch
+def plan_line(self:Studio, plan:Plan|None=None) -> str:
+    "The plan to send in words: its size, and its time and disk at the last render's rate and image size."
+    p = plan or self.send_plan(); n = p.total; k = int((p.need.reshape(len(p.classes), -1).sum(1) > 0).sum())
+    s = f"sends {n:,} synthetic images to {k} of {len(p.classes)} classes (the plan alone: {self.plan.total:,})"
+    if self.render_rate is None: return s + " · render once to estimate its time and disk"
+    mb = n * self.png_bytes / 2**20; disk = f"{mb:,.1f} MB" if mb >= 0.1 else f"{mb * 1024:,.0f} KB"
+    return s + f" · about {_fmt_seconds(n / self.render_rate)} at the {self.render_rate:,.1f} images/s of the last render · about {disk} as PNG"
+
+@patch
+def show_plan(self:Studio) -> Plan:
+    "Re-plan from the boxes and show the plan line; a bad value: its `DataError` in the status line (and raised)."
+    self.w_plan.value = ''
+    try: p = self.send_plan()
+    except DataError as e: self._error(e); self._plan_err = self.w_status.value; raise
+    if self.w_status.value == self._plan_err: self.w_status.value = ''   # the bad value is gone, and its message with it
+    self.w_plan.value = f'<span style="font-size:12px">{html.escape(self.plan_line(p))}</span>'; return p
+
 # %% ../nbs/11_widgets.ipynb #7c55b5b8
 @patch
 def save_modifiers(self:Studio, path=None) -> Path:
@@ -298,11 +429,11 @@ def save_modifiers(self:Studio, path=None) -> Path:
     p = self.book.save(Path(path or self.w_book_path.value))
     self.w_status.value = f'saved the prompt book to {html.escape(str(p))}'; return p
 
-def _synth(self:Studio, out:Path, s:dict, fb):
-    total = self.plan.total; nb = -(-total // self.batch_size); per = max(1, nb // 20)
+def _synth(self:Studio, plan:Plan, out:Path, s:dict, fb):
+    total = plan.total; nb = -(-total // self.batch_size); per = max(1, nb // 20)
     self.w_synth.max, self.w_synth.value = max(total, 1), 0; made, t0 = 0, time.time()
     while True:
-        r = synthesize(self.plan, self.gen, out, prompts=self.book, steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb,
+        r = synthesize(plan, self.gen, out, prompts=self.book, steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb,
                        batch_size=self.batch_size, rank=0, world_size=1, progress=False, max_batches=per)
         made += r.made; done = len(read_manifest(out)); self.w_synth.value = done
         if r.made == 0 or done >= r.total: break
@@ -312,11 +443,12 @@ def _synth(self:Studio, out:Path, s:dict, fb):
 
 @patch
 def send(self:Studio, out=None, wait:bool=False):
-    "Run `synthesize(plan, generator, out, prompts=book, ...)` with the current settings; a background `Job` (or the result, with `wait`)."
-    if self.plan is None: raise DataError("send needs a plan: pass plan= (e.g. uniformize(real)) to the Studio")
-    s = self.settings(); fb = self.feedback_for(s); out = Path(out or self.w_out.value)
-    if self.is_unclip: self.gen.dropout = s['dropout']
-    job = Job(self._synth, out, s, fb); self._synth_job = job
+    "Run `synthesize(send_plan(), generator, out, prompts=book, ...)` with the current settings; a background `Job` (or the result, with `wait`). A bad cap or budget: its `DataError` in the status line, nothing sent."
+    try: plan = self.send_plan(); s = self.settings(); fb = self.feedback_for(s)
+    except DataError as e: self._error(e); raise
+    out = Path(out or self.w_out.value)
+    if self.dropout_owner is not None: self.dropout_owner.dropout = s['dropout']
+    self.sent_plan = plan; job = Job(self._synth, plan, out, s, fb); self._synth_job = job
     return job.wait() if wait else job
 
 Studio._synth = _synth

@@ -1,12 +1,14 @@
-"Widget logic without a browser: Studio renders (debounce, stale drop), save/send, GapExplorer, TrainingMonitor, bad input."
-import json
+"Widget logic without a browser: Studio renders (debounce, stale drop), the judge's recognised share, the controls each backend shows, cap and budget, save/send, GapExplorer, TrainingMonitor, bad input."
+import html, json, re
+import ipywidgets as W
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from synaug_nb.core import DataError
 from synaug_nb.data import ImageSet
 from synaug_nb.train import train_judge
-from synaug_nb.generators import PixelGenerator
+from synaug_nb.generators import Generated, PixelGenerator
 from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.plan import uniformize
@@ -62,7 +64,7 @@ def test_feedback_criterion_values(studio):
     assert 'loss = ' in studio.w_preview.value
 
 def test_save_modifiers_and_send(studio, tmp_path):
-    studio.w_class.value = 'fox'; studio.w_modifiers.value = 'a red\na sleepy'   # typing in the box
+    studio.set_modifiers('fox', ['a red', 'a sleepy'])   # the pixel backend shows no prompt boxes; the book still goes to synthesize, which records it
     p = studio.save_modifiers()
     assert PromptBook.load(p).modifiers['fox'] == ['a red', 'a sleepy']
     r = studio.send(wait=True)
@@ -129,13 +131,132 @@ def test_backends_sd_and_unclip():
     from synaug_nb.diffusers_backends import SDGenerator, UnCLIPGenerator
     from synaug_nb.tiny import tiny_sd_pipeline, tiny_unclip_pipeline
     sd = Studio(SDGenerator(tiny_sd_pipeline(), device='cpu'), classes=CLASSES, n=2, steps=2, auto=False)
-    assert sd.w_dropout.disabled
+    assert sd.w_dropout.disabled and 'image-emb dropout' not in sd.shown()
     g = sd.render()
     assert g.images.shape == (2, 3, 32, 32) and list(g.meta.prompt.str.endswith('cat')) == [True, True]
+    assert all(html.escape(p) in sd.w_preview.value for p in g.meta.prompt)        # captioned with the prompts it was conditioned on
     y = np.repeat(np.arange(2), 3)
     un = Studio(UnCLIPGenerator(tiny_unclip_pipeline(), real=ImageSet(toy_images(y, size=16, channels=3), y, ['cat', 'dog']), device='cpu'),
                 n=2, steps=2, auto=False)
-    assert not un.w_dropout.disabled and un.classes == ['cat', 'dog']
+    assert not un.w_dropout.disabled and un.classes == ['cat', 'dog'] and 'image-emb dropout' in un.shown()
     un.set(dropout=0.25)
     assert un.render().meta.embed_dropout.tolist() == [0.25, 0.25]
     with pytest.raises(DataError, match='0.99'): un.set(dropout=0.99)
+
+
+# --- the judge's recognised share under the grid: stand-in generators and a judge that reads the class off a grey level ---
+
+class GreyJudge(torch.nn.Module):
+    "Reads the class off the top-left pixel: class k for a grey level in [k/C, (k+1)/C)."
+    def forward(self, x):
+        k = (x[:, 0, 0, 0] * len(CLASSES)).floor().long().clamp(0, len(CLASSES) - 1)
+        return torch.nn.functional.one_hot(k, len(CLASSES)).float()
+
+class ClassGen:
+    "An image of the asked class: every pixel at the class's grey level, (k + 0.5) / C."
+    def generate(self, labels, seeds, **kw):
+        v = (torch.as_tensor(np.asarray(labels), dtype=torch.float32) + 0.5) / len(CLASSES)
+        return Generated(v.view(-1, 1, 1, 1).expand(-1, 1, 8, 8).clone(), pd.DataFrame(index=range(len(labels))))
+
+class NoiseGen:
+    "Uniform noise, whatever the class."
+    def generate(self, labels, seeds, **kw):
+        g = torch.Generator().manual_seed(int(seeds[0]) % 2**31)
+        return Generated(torch.rand(len(labels), 1, 8, 8, generator=g), pd.DataFrame(index=range(len(labels))))
+
+@pytest.fixture(scope='module')
+def grey_heldout():
+    "5 real images per class at its grey level, the first of each at the next class's: the judge gets 80% of each class."
+    y = np.repeat(np.arange(3), 5); k = y.copy(); k[::5] = (y[::5] + 1) % 3
+    lv = np.round((k + 0.5) / 3 * 255).astype(np.uint8)
+    return ImageSet(np.ascontiguousarray(np.broadcast_to(lv[:, None, None], (15, 8, 8))), y, CLASSES, name='grey held-out')
+
+def test_recognised_share_class_images(grey_heldout):
+    st = Studio(ClassGen(), classes=CLASSES, judge=GreyJudge(), heldout=grey_heldout, n=8, auto=False)
+    st.set(class_name='dog'); st.render()
+    r = st.last_recognition
+    assert (r['class'], r['n'], r['hits'], r['recognised'], r['real'], r['chance'], r['verdict']) == ('dog', 8, 8, 100.0, 80.0, 33.3, 'pass')
+    assert st.real_accuracy() == {'cat': 80.0, 'dog': 80.0, 'fox': 80.0}
+    assert html.unescape(st.w_recognition.value).count("the judge labels 8 of 8 (100%) as 'dog' · on held-out real images of 'dog' it gets 80% · chance 33%<") == 1
+
+def test_recognised_share_noise_near_chance(grey_heldout):
+    st = Studio(NoiseGen(), classes=CLASSES, judge=GreyJudge(), heldout=grey_heldout, n=60, chunk=60, auto=False)
+    st.set(class_name='fox'); st.render()
+    r = st.last_recognition
+    assert r['n'] == 60 and abs(r['recognised'] - r['chance']) < 12 and r['recognised'] == round(100 * r['hits'] / 60, 1)
+    assert r['verdict'] == 'fail' and r['score'] < 0.25
+    assert 'too close to chance: these are not recognisably' in html.unescape(st.w_recognition.value)
+
+def test_recognised_share_without_heldout_or_judge(gen):
+    st = Studio(ClassGen(), classes=CLASSES, judge=GreyJudge(), n=4, auto=False); st.render()
+    assert st.last_recognition['real'] is None and st.last_recognition['verdict'] is None and st.last_recognition['recognised'] == 100.0
+    assert html.unescape(st.w_recognition.value).count("as 'cat' · chance 33%<") == 1 and 'held-out' not in st.w_recognition.value
+    none = Studio(gen, n=2, steps=2, auto=False); none.render()
+    assert none.last_recognition is None and none.w_recognition.value == ''
+    with pytest.raises(DataError, match='pass judge= too'): Studio(gen, heldout=ImageSet(toy_images([0], size=8), [0], CLASSES))
+    with pytest.raises(DataError, match='heldout classes'): Studio(gen, judge=GreyJudge(), heldout=ImageSet(toy_images([0], size=8), [0], ['a', 'b']))
+
+# --- the controls each backend uses, shown in full ---
+
+def test_prompt_controls_follow_the_backend(gen):
+    from synaug_nb.diffusers_backends import SDGenerator
+    from synaug_nb.tiny import tiny_sd_pipeline
+    prompt_boxes = {'templates', 'modifiers', 'book file', 'save modifiers'}
+    pix = Studio(gen, n=2, steps=2, auto=False)
+    assert not (prompt_boxes | {'image-emb dropout', 'group'}) & set(pix.shown())
+    assert {'class', 'guidance scale', 'feedback', 'steps', 'seed', 'send to synthesize'} <= set(pix.shown())
+    g = pix.render()
+    assert (g.meta.prompt == '').all() and 'templates' not in pix.settings()
+    assert 'photo' not in pix.w_preview.value and '(no prompt)' not in pix.w_preview.value and pix.w_preview.value.count('no feedback') == 2
+    sd = Studio(SDGenerator(tiny_sd_pipeline(), device='cpu'), classes=CLASSES, auto=False)
+    assert prompt_boxes <= set(sd.shown()) and 'image-emb dropout' not in sd.shown() and 'templates' in sd.settings()
+    sd.w_class.value = 'fox'; sd.w_modifiers.value = 'a red\na sleepy'          # typing in the box
+    assert sd.book.modifiers['fox'] == ['a red', 'a sleepy']
+
+def test_descriptions_and_buttons_not_cut(studio):
+    ws = [w for k, w in vars(studio).items() if k.startswith('w_') and getattr(w, 'description', '')]
+    assert {'image-emb dropout', 'send to synthesize', 'budget (synthetic images)'} <= {w.description for w in ws}
+    for w in ws:
+        if isinstance(w, W.Button): assert w.layout.width == 'auto', w.description
+        else: assert w.style.description_width == 'initial', w.description
+
+# --- cap and budget of the plan to send ---
+
+def test_budget_widgets_replan(studio, tmp_path):
+    assert studio.send_plan() == studio.plan and studio.plan.total == 38        # need 5, 13, 20
+    studio.w_cap.value = '20'                                                   # typing in the box
+    assert studio.send_plan().need.tolist() == [0, 8, 15] and 'sends 23 synthetic images to 2 of 3 classes' in studio.w_plan.value
+    studio.set(budget=10)
+    assert studio.send_plan().need.tolist() == [0, 3, 7] and studio.w_budget.value == '10'    # deficit: in proportion to 8 and 15
+    studio.set(share='weakest')
+    assert studio.send_plan().need.tolist() == [0, 2, 8] and studio.send_plan() == studio.plan.capped(20).with_budget(10, 'weakest')
+    studio.render_rate, studio.png_bytes = 5.0, 2**20 / 10                      # as if the last render made 5 images/s of 0.1 MB
+    assert studio.plan_line() == ("sends 10 synthetic images to 2 of 3 classes (the plan alone: 38) · about 2 s at the 5.0 images/s "
+                                  "of the last render · about 1.0 MB as PNG")
+    r = studio.send(wait=True)
+    assert r.made == 10 and studio.sent_plan.total == 10 and len(load_synthetic(tmp_path/'syn')) == 10 and studio.w_synth.value == 10
+    studio.set(cap=None, budget=None)
+    assert studio.send_plan().total == 38 and studio.w_cap.value == ''
+
+@pytest.mark.parametrize('box,value,needle', [
+    ('budget', '100', 'budget 100 is more than this plan needs: 38 synthetic images fill every class to its target'),
+    ('budget', '-1', 'budget (synthetic images in all) must be an integer >= 0; got -1'),
+    ('cap', '-5', 'cap (images per class after filling) must be an integer >= 1; got -5'),
+    ('cap', 'lots', "cap must be a whole number, or empty for none; got 'lots'")])
+def test_bad_budget_shows_error_and_sends_nothing(studio, tmp_path, box, value, needle):
+    getattr(studio, f'w_{box}').value = value                                   # typed in the box
+    assert needle in html.unescape(studio.w_status.value) and studio.w_plan.value == ''
+    studio.w_status.value = ''
+    studio.w_send.click()                                                       # the button: the error again, and nothing sent
+    assert needle in html.unescape(studio.w_status.value)
+    with pytest.raises(DataError, match=re.escape(needle)): studio.send(wait=True)
+    assert studio.sent_plan is None and studio.synth_result is None and not (tmp_path/'syn').exists()
+    getattr(studio, f'w_{box}').value = ''                                      # cleared: the error goes, the whole plan is back
+    assert studio.w_status.value == '' and 'sends 38 synthetic images' in studio.w_plan.value
+
+def test_set_budget_checks_first(studio, gen):
+    with pytest.raises(DataError, match=re.escape('budget 39 is more than this plan needs: 38')): studio.set(budget=39)
+    with pytest.raises(DataError, match="unknown budget share 'most'"): studio.set(share='most')
+    assert studio.w_budget.value == '' and studio.w_share.value == 'deficit'   # nothing moved
+    with pytest.raises(DataError, match='send needs a plan'): Studio(gen, auto=False).set(cap=3)
+    with pytest.raises(DataError, match='budget 50 is more'): Studio(gen, plan=studio.plan, budget=50, auto=False)
