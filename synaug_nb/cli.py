@@ -105,7 +105,7 @@ def _gate(a, b, plan, gen, prompts):
         d['going_on'] = "The synthesis went on past the failed gate because --gate warn was asked."; show(d['going_on'])
     out.mkdir(parents=True, exist_ok=True); atomic_write(out/'gate.json', json.dumps(d, indent=1))
     if not r.passed and a.gate == 'stop':
-        raise GateStop(r, "Options: start from real images of each class (--strength 0.3), train the generator longer (--train-steps) or bring a "
+        raise GateStop(r, "Options: start from real images of each class (--strength 0.15), train the generator longer (--train-steps) or bring a "
                           f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {out/'gate.json'}.")
     return d
 
@@ -286,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the quality gate before the synthesis: stop a run whose images are not of their classes (default; --quick: warn), warn and go on (recorded), or off")
         d.add_argument('--synth-start', default=None, choices=['noise', 'real'],
                        help="where the synthetic images start: noise, or a real image of the class noised to --start-strength (SDEdit); default: real for natural photos, else noise")
-        d.add_argument('--start-strength', type=float, default=None, help='--synth-start real: how far each real start image is noised, in (0, 1] (default 0.3)')
+        d.add_argument('--start-strength', type=float, default=None, help='--synth-start real: how far each real start image is noised, in (0, 1] (default 0.15)')
         d.add_argument('--quiet', action='store_true')
         if name == 'demo': continue
         d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')

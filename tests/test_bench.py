@@ -60,3 +60,18 @@ def test_feedback_sweep_reproduces_the_demo_ldm_row(demo, tmp_path):
     ldm = rows['ldm (unguided)']
     assert (round(ldm['few_mean'], 2), round(ldm['all_mean'], 2)) == (res['methods']['ldm']['few'], res['methods']['ldm']['all']), (ldm, res['methods']['ldm'])
     assert rows['entropy, scale 0.1, every 2']['pixel_change'] > 0     # the guided set differs from the unguided one of the same seeds
+
+def test_photos_report_checks_the_goals():
+    "bench/photos.py's goal lines on made-up runs: one that meets every goal, and the same with synaug below balanced softmax."
+    p = script('photos')
+    row = lambda a: {'many': a, 'medium': a, 'few': a, 'all': a}
+    def run(synaug, bs=40.0):
+        m = {k: row(30.0) for k in p.METHODS} | {'synaug': row(synaug), 'balanced_softmax': row(bs)}
+        return {'methods': m, 'probe': 80.0, 'gate': {'recognised': 45.0, 'real_accuracy': 50.0, 'verdict': 'pass'}, 'seconds': 600.0,
+                'old_default_stopped': True, 'old_default_stop_seconds': 60.0, 'rate_noise': 10.0, 'rate_real': 40.0,
+                'recognised_noise': 12.0, 'recognised_real': 45.0}
+    good = '\n'.join(p.report([run(52.0), run(54.0)]))
+    assert '- synaug >= balanced_softmax + 5 on All: +13.0 (met)' in good and '(NOT met)' not in good
+    assert '4.00x (met)' in good and '| `synaug` | 53.0 ± 1.4 |' in good
+    bad = '\n'.join(p.report([run(38.0), run(40.0)]))
+    assert '- synaug >= balanced_softmax + 5 on All: -1.0 (NOT met)' in bad and '- synaug Few >= balanced_softmax Few + 10: -1.0 (NOT met)' in bad

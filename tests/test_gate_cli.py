@@ -20,7 +20,7 @@ def test_noise_generator_is_stopped_before_its_synthesis(noise_gen, tmp_path):
     out = tmp_path/'o'
     r = here(*synth(noise_gen, out))
     assert r.returncode == 1, r.stderr
-    assert 'quality gate: These images are not of their classes' in r.stderr and 'Options: start from real images of each class (--strength 0.3)' in r.stderr
+    assert 'quality gate: These images are not of their classes' in r.stderr and 'Options: start from real images of each class (--strength 0.15)' in r.stderr
     g = json.loads((out/'gate.json').read_text())
     assert g['verdict'] == 'fail' and g['score'] < 0.25 and g['real_accuracy'] - g['chance'] > 30   # the judge reads real digits; the images are not digits
     assert not (out/'images').exists() and not list(out.glob('manifest-*.csv'))                    # nothing of the plan was made
