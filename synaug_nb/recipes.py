@@ -236,10 +236,12 @@ def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
 def synthesis_start(bench:Benchmark, cfg:DemoConfig) -> dict:
     "Where the default synthetic set starts ('noise' or 'real'), and why, in words: `cfg.synth_start`, else natural photos (RGB images read from files) start from real images."
     photos = parse_spec(cfg.dataset).kind not in ('fashion-mnist', 'digits') and bench.train.images[0].shape[2] == 3
-    start = cfg.synth_start or ('real' if photos and cfg.backend == 'pixel' else 'noise')
+    start = cfg.synth_start or ('real' if photos and cfg.backend == 'pixel' and cfg.task == 'longtail' else 'noise')
     why = ('as asked (synth_start)' if cfg.synth_start else
            'the data are natural photos (RGB images from files), on which images the embedded generator draws from noise are not recognised as their classes (see "Your photos")' if start == 'real' else
-           'the data are the built-in benchmarks or not RGB photos' if cfg.backend == 'pixel' else f'the {cfg.backend} backend samples from noise')
+           f'the {cfg.backend} backend samples from noise' if cfg.backend != 'pixel' else
+           "on a group task a cell's images must not start from another group's photos" if cfg.task != 'longtail' else
+           'the data are the built-in benchmarks or not RGB photos')
     s = (f"The synthetic images start from a real training image of their class, noised to strength {cfg.start_strength:g} and denoised by the generator (SDEdit): {why}."
          if start == 'real' else f"The synthetic images are sampled from noise: {why}.")
     return {'start': start, 'strength': cfg.start_strength if start == 'real' else None, 'decided_by': 'setting' if cfg.synth_start else 'data', 'sentence': s}
