@@ -80,11 +80,15 @@ def _bench(a):
     return b
 
 def train_generator_cmd(a) -> dict:
-    "Train the embedded generator on the benchmark's hold-out and save it to `a.out`."
+    "Train the embedded generator on the benchmark's hold-out and save it to `a.out` (resumably: the state is in OUT/checkpoint every --save-every steps)."
     from synaug_nb.pixel_diffusion import train_pixel_diffusion
+    check_int(a.train_steps, '--train-steps'); check_int(a.save_every, '--save-every')
+    ck = Path(a.out)/'checkpoint'
+    if (ck/'state.pt').is_file() and not a.resume: raise DataError(f"'{ck}' holds a generator's training state; pass --resume to continue it, or choose another --out")
     b = _bench(a)
+    if not a.quiet and (ck/'state.pt').is_file(): print(f"resuming from {ck}")
     m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
-                              seed=a.seed, progress=not a.quiet, device='cpu' if a.cpu else None)
+                              seed=a.seed, progress=not a.quiet, device='cpu' if a.cpu else None, ckpt=ck, save_every=a.save_every)
     m.save_pretrained(a.out)
     print(f"saved the embedded generator ({sum(p.numel() for p in m.unet.parameters()):,} parameters, trained on {len(b.holdout)} held-out images) to {a.out}")
     return {'out': str(a.out)}
@@ -307,8 +311,10 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument('--train-batch-size', type=int, default=128)
         q.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
         q.add_argument('--quiet', action='store_true')
-    t = sub.add_parser('train-generator', help="train the embedded generator on the data's generator hold-out and save it")
+    t = sub.add_parser('train-generator', help="train the embedded generator on the data's generator hold-out and save it (resumable)")
     common(t, 'runs/generator')
+    t.add_argument('--save-every', type=int, default=100, help='save the training state to OUT/checkpoint every this many steps')
+    t.add_argument('--resume', action='store_true', help='continue the training state in OUT/checkpoint (after a kill; with the same settings)')
     s = sub.add_parser('synthesize', help='uniformize the data with synthetic images (resumable; shards under accelerate launch)')
     common(s, 'runs/synthetic')
     s.add_argument('--target', type=int, default=None, help='images per class/cell after filling (default: the largest)')

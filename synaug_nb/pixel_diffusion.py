@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import UNet2DModel, DDIMScheduler
-from .core import DataError, check_in, check_number, default_device, progress_bar
+from .core import DataError, check_in, check_number, check_int, default_device, progress_bar
 from .data import ImageSet
 
 # %% auto #0
@@ -156,8 +156,11 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
                           cell_embed:str='sum',             # cond='cell': 'sum' (class + group vectors) or 'joint' (one vector per cell)
                           p_drop:float=0.1,                 # 'sum': share of class labels, and independently of group labels, also set to null
                           snr_gamma:float|None=None,        # min-SNR loss weighting (Hang et al. 2023): each timestep's loss weighted by min(SNR, γ), 5 in the paper; None: plain MSE
-                          seed:int=0, progress:bool=True, device=None) -> PixelDiffusion:
-    "Train the embedded pixel-space diffusion model on `ds`; returns the EMA model."
+                          seed:int=0, progress:bool=True, device=None,
+                          ckpt=None,                        # a folder: the training state is saved there every `save_every` steps and at the end, and a run resumes from it
+                          save_every:int=100,
+                          stop_after:int|None=None) -> PixelDiffusion:   # end after this step as a kill would (the state saved first): for tests of resume
+    "Train the embedded pixel-space diffusion model on `ds` (resumably, with `ckpt`); returns the EMA model."
     from diffusers.training_utils import EMAModel
     check_in(cond, ('class', 'cell'), 'cond')
     if len(ds) == 0: raise DataError("cannot train a generator on an empty set")
@@ -183,8 +186,25 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / max(warmup, 1)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     g = torch.Generator().manual_seed(seed); T = model.scheduler.config.num_train_timesteps
     acp = model.scheduler.alphas_cumprod.to(device)
-    bar = progress_bar(steps, 'training generator', progress, unit='step')
-    for s in range(steps):
+    start, key = 0, {'n_images': len(ds), 'classes': list(ds.classes), 'steps': int(steps), 'batch_size': int(batch_size), 'lr': lr, 'seed': int(seed),
+                     'cond': cond, 'size': model.size, 'prediction_type': pt, 'ema_decay': ema_decay}
+    if ckpt is not None:
+        check_int(save_every, 'save_every'); ckpt = Path(ckpt)
+        if (ckpt/'state.pt').is_file():
+            st = torch.load(ckpt/'state.pt', weights_only=True)
+            if st['key'] != key:
+                diff = {k: (st['key'].get(k), v) for k, v in key.items() if st['key'].get(k) != v}
+                raise DataError(f"'{ckpt}' holds a generator trained with other settings: " + ', '.join(f"{k} {a!r} (now {b!r})" for k, (a, b) in diff.items())
+                                + "; resume with the same ones, or choose another folder")
+            unet.load_state_dict(st['unet']); ema.load_state_dict(st['ema']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
+            g.set_state(st['rng']); start = int(st['step'])
+    def save(step):
+        ckpt.mkdir(parents=True, exist_ok=True); tmp = ckpt/'state.pt.tmp'
+        torch.save({'key': key, 'step': step, 'unet': unet.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(),
+                    'sched': sched.state_dict(), 'rng': g.get_state()}, tmp)
+        tmp.replace(ckpt/'state.pt')
+    bar = progress_bar(steps, 'training generator', progress, initial=start, unit='step')
+    for s in range(start, steps):
         idx = torch.randint(0, len(x_all), (batch_size,), generator=g)
         x0, lab = x_all[idx].to(device), lab_all[idx].clone()
         lab[torch.rand(batch_size, generator=g) < p_uncond] = model.null_label
@@ -197,5 +217,8 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
         opt.step(); sched.step(); ema.step(unet.parameters())
         if s % 20 == 0: bar.set_postfix(loss=f'{loss.item():.4f}')
         bar.update()
+        stop = stop_after is not None and s + 1 >= stop_after
+        if ckpt is not None and ((s + 1) % save_every == 0 or s + 1 == steps or stop): save(s + 1)
+        if stop: break
     ema.copy_to(unet.parameters()); unet.eval()
     return model
