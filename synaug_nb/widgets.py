@@ -129,7 +129,7 @@ class Studio:
 
 # %% ../nbs/11_widgets.ipynb #2953f43b
 def _build(self:Studio, steps, w, seed, criterion, fb_scale, fb_every, dropout, out, book_path, cap, budget, share):
-    s = dict(style={'description_width': 'initial'}, layout=W.Layout(width='360px')); b = dict(layout=W.Layout(width='auto'))
+    s = dict(style={'description_width': 'initial'}, layout=W.Layout(width='360px')); b = dict(layout=W.Layout(width='auto', flex='0 0 auto'))   # never shrunk by its row: the whole label shows
     self.w_class = W.Dropdown(options=self.classes, description='class', **s)
     self.w_group = W.Dropdown(options=self.group_names or ['(none)'], description='group', disabled=not self.group_names, **s)
     self.w_templates = W.Textarea('\n'.join(self.book.templates), description='templates', rows=3, continuous_update=False, **s)

@@ -17,15 +17,16 @@ from synaug_nb.generators import PixelGenerator
 from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.test_utils import toy_images
-from synaug_nb.widgets import Studio, GapExplorer""",
+from synaug_nb.widgets import Studio, GapExplorer
+from synaug_nb.plan import uniformize""",
 """\
 classes = ['cat', 'dog', 'fox']
 gen = PixelGenerator(PixelDiffusion.build(classes, size=8, widths=(8, 16)), device='cpu')
-studio = Studio(gen, n=4, steps=2, debounce=0.2)
-studio""",
-"""\
 y = np.repeat(np.arange(3), 12)
 real = ImageSet(toy_images(y, size=8, seed=0), y, classes, name='real')
+studio = Studio(gen, judge=small_cnn(3, 1, width=8), heldout=real, plan=uniformize(real, target=20), n=4, steps=2, debounce=0.2)
+studio""",
+"""\
 syn = ImageSet(255 - toy_images(y, size=8, seed=1), y, classes, domain='synthetic', name='synthetic')
 gx = GapExplorer(real, syn, {'cnn': small_cnn(3, 1, width=8)})
 gx"""]
@@ -131,6 +132,12 @@ def _drive(page, lab):
     page.wait_for_function("() => document.querySelectorAll('.synaug-grid img').length == 4")
     before = _srcs(page)
     assert all(s.startswith('data:image/png;base64,') for s in before)
+    cut = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-label-basic, .jp-OutputArea button')]
+        .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.trim())""")
+    assert cut == [], f"labels or buttons cut off: {cut}"    # as users saw 'send to synthe…' and 'image-emb dr…'
+    assert page.locator('.jp-OutputArea button', has_text='send to synthesize').count() == 1
+    page.wait_for_selector('.synaug-recognition:has-text("the judge labels")')          # the recognised share under the grid
+    assert page.locator('.jp-OutputArea label', has_text='image-emb dropout').count() == 0   # the embedded generator has no image embedding
     # move the guidance slider: drag its handle to the right
     slider = page.locator('.widget-hslider', has=page.locator('label', has_text='guidance scale'))
     handle = slider.locator('.noUi-handle')
