@@ -244,11 +244,16 @@ class LineProgress:
         return (f"{self.desc + ': ' if self.desc else ''}{pct:.0f}% ({self.n:,}/{self.total:,} {self.unit}), "
                 f"{_fmt_seconds(el)} so far{left}{', ' + self.postfix if self.postfix else ''}")
     def update(self, k:int=1):
+        "Count `k` more done; write a line when another tenth is passed."
         self.n += int(k)
         if self.total and self.n >= self._at(self.marks + 1):
             self._skip_marks(); print(self.line(), file=self.file or sys.stderr, flush=True)
-    def set_postfix(self, **kw): self.postfix = ', '.join(f"{k} {v}" for k, v in kw.items())
-    def close(self): pass
+    def set_postfix(self, **kw):
+        "Text added to each line, as tqdm's `set_postfix` (e.g. the loss)."
+        self.postfix = ', '.join(f"{k} {v}" for k, v in kw.items())
+    def close(self):
+        "Nothing to flush (each line is written whole); here so it can stand in for a tqdm bar."
+
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
