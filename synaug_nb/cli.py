@@ -95,7 +95,7 @@ def train_generator_cmd(a) -> dict:
 
 def _gate(a, b, plan, gen, prompts):
     "`synaug synthesize`'s quality gate: a judge on the real data, a first sample, the verdict in words and the plan's cost; stops (writing OUT/gate.json) when the images are not of their classes; returns what run.json records."
-    from synaug_nb.gate import run_gate, fit_judge, gate_data, GateStop
+    from synaug_nb.gate import run_gate, fit_judge, gate_data, settle
     show = (lambda *x: None) if a.quiet else print
     if a.gate == 'off': show(plan); show("quality gate off (--gate off): nothing measured before the synthesis"); return None
     on, held, where = gate_data(b, a.seed)
@@ -103,14 +103,11 @@ def _gate(a, b, plan, gen, prompts):
                  a.batch_size, prompts, a.seed, mode='stop' if a.gate == 'stop' else 'warn', heldout_name=where)
     show(plan)
     if r is None: return None
-    d = r.to_dict(); out = Path(a.out)
     show(f"quality gate: {r.sentence()}"); show(f"the plan: {r.cost(plan)}")
-    if not r.passed and a.gate == 'warn':
-        d['going_on'] = "The synthesis went on past the failed gate because --gate warn was asked."; show(d['going_on'])
-    out.mkdir(parents=True, exist_ok=True); atomic_write(out/'gate.json', json.dumps(d, indent=1))
-    if not r.passed and a.gate == 'stop':
-        raise GateStop(r, "Options: start from real images of each class (--strength 0.15), train the generator longer (--train-steps) or bring a "
-                          f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {out/'gate.json'}.")
+    d = settle(r, a.out, "Options: start from real images of each class (--strength 0.15), train the generator longer (--train-steps) or bring a "
+                         f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {Path(a.out)/'gate.json'}.",
+               "The synthesis went on past the failed gate because --gate warn was asked.")
+    if 'going_on' in d: show(d['going_on'])
     return d
 
 def synthesize_cmd(a) -> dict:

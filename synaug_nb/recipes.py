@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction
-from .gate import GATE_MODES, GateStop, run_gate, fit_judge, gate_data
+from .gate import GATE_MODES, GateStop, run_gate, fit_judge, gate_data, settle
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
@@ -354,16 +354,13 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
         r = run_gate(g, plan, tr, jud, held, cfg.gate_per_class, cfg.ddim_steps, cfg.guidance_scale, cfg.synth_batch_size, book(g),
                      cfg.seed, mode='stop' if cfg.gate == 'stop' else 'warn', heldout_name=where)
         if r is None: return
-        made['gate'] = r; info['gate'] = r.to_dict()
+        made['gate'] = r
         clock('gate', f"quality gate {'passed' if r.verdict == 'pass' else 'failed' if r.verdict == 'fail' else 'unclear'} "
                       f"({r.n_sample} images: {r.recognised:.0f}% recognised, real held-out {r.real_accuracy:.0f}%, chance {r.chance:.0f}%)")
         say([r.sentence(), *shown.splitlines(), f"the plan: {r.cost(plan)}"])
-        if not r.passed and cfg.gate == 'warn':
-            info['gate']['going_on'] = ("The run went on past the failed gate because gate='warn' was asked (--gate warn): "
-                                        "expect the rows trained on these images to trail the rows without them.")
-            say([info['gate']['going_on']])
-        atomic_write(out/'gate.json', json.dumps(info['gate'], indent=1))
-        if not r.passed and cfg.gate == 'stop': raise GateStop(r, _gate_options(cfg, start, out))
+        info['gate'] = settle(r, out, _gate_options(cfg, start, out), "The run went on past the failed gate because gate='warn' was asked (--gate warn): "
+                              "expect the rows trained on these images to trail the rows without them.")
+        if 'going_on' in info['gate']: say([info['gate']['going_on']])
     def provide(key):   # the synthetic sets the methods ask for, made (or resumed) on first use
         gate_stage(); gen = generator()
         if key == 'plain':
