@@ -4,15 +4,15 @@
 
 # %% ../nbs/15_cli.ipynb #debf47d9
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, re, shlex, sys, time, warnings
 from pathlib import Path
 import synaug_nb
-from .core import DataError, atomic_write, check_int, check_number, check_in
+from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
-__all__ = ['TRAIN_SETTINGS', 'METHODS_HELP', 'data_spec', 'run', 'demo', 'profile', 'train_generator_cmd', 'synthesize_cmd',
-           'train_cmd', 'list_cmd', 'experiment_cmd', 'main']
+__all__ = ['TRAIN_SETTINGS', 'METHODS_HELP', 'SEED_MAX', 'data_spec', 'run', 'demo', 'profile', 'train_generator_cmd',
+           'synthesize_cmd', 'train_cmd', 'list_cmd', 'experiment_cmd', 'check_out', 'check_options', 'main']
 
 # %% ../nbs/15_cli.ipynb #d5c3a160
 def data_spec(data:str|None=None, dataset:str|None=None, root=None) -> str:
@@ -51,15 +51,15 @@ def demo(out='runs/demo', dataset:str='auto', task:str='longtail', imbalance_fac
 def profile(out='runs/profile', data:str='auto', task:str|None=None, imbalance_factor:float|None=None, seed:int=0, quiet:bool=False, **data_kw) -> dict:
     "Load the data of spec `data`, print its imbalance profile, write profile.json and profile.html to `out`."
     t0 = time.time(); out = Path(out)
+    check_writable(out, create=False)   # a read-only or full disk, or a file in the way, is reported before the data loads; nothing is made yet
     spec = data_spec(data); bench = load_data(spec, task, imbalance_factor, seed, **data_kw)
-    out.mkdir(parents=True, exist_ok=True)
     pr = bench.profile()
     res = {'dataset': spec, 'task': bench.info['task'], 'seed': seed, 'benchmark': bench.info,
            'train': pr.to_dict(), 'n_test': len(bench.test), 'n_holdout': len(bench.holdout)}
     if bench.info['task'] == 'longtail': res['imbalance_factor'] = pr.imbalance_factor
     res['seconds'] = round(time.time() - t0, 2)
     atomic_write(out/'profile.json', json.dumps(res, indent=2))
-    pr.plot().write_html(out/'profile.html', include_plotlyjs=True)
+    atomic_write(out/'profile.html', pr.plot().to_html(include_plotlyjs=True))
     if not quiet:
         print(f"synaug profile: {bench.name} (train {len(bench.train)}, test {len(bench.test)}, generator data {len(bench.holdout)})")
         for n in bench.info.get('notes', []): print(f"  {n}")
@@ -82,9 +82,10 @@ def _bench(a):
 def train_generator_cmd(a) -> dict:
     "Train the embedded generator on the benchmark's hold-out and save it to `a.out` (resumably: the state is in OUT/checkpoint every --save-every steps)."
     from synaug_nb.pixel_diffusion import train_pixel_diffusion
-    check_int(a.train_steps, '--train-steps'); check_int(a.save_every, '--save-every')
+    check_int(a.train_steps, '--train-steps'); check_int(a.save_every, '--save-every'); check_int(a.train_batch_size, '--train-batch-size')
     ck = Path(a.out)/'checkpoint'
     if (ck/'state.pt').is_file() and not a.resume: raise DataError(f"'{ck}' holds a generator's training state; pass --resume to continue it, or choose another --out")
+    check_writable(a.out, create=False)   # before the data loads and the generator trains; the generator is saved whole or not at all (`save_pretrained`)
     b = _bench(a)
     if not a.quiet and (ck/'state.pt').is_file(): print(f"resuming from {ck}")
     m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
@@ -110,13 +111,15 @@ def _gate(a, b, plan, gen, prompts):
     if 'going_on' in d: show(d['going_on'])
     return d
 
+def _embedded_id(a) -> str: return f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}'   # the model id of a generator trained by the command
+
 def synthesize_cmd(a) -> dict:
     "Plan the benchmark's uniformization and run it (see `synthesize`)."
     from synaug_nb.plan import uniformize
     from synaug_nb.prompts import PromptBook, default_book
     from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
     from synaug_nb.train import train_judge
-    from synaug_nb.synthesize import synthesize
+    from synaug_nb.synthesize import synthesize, preflight, _dist
     from synaug_nb.generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
     from synaug_nb.pixel_diffusion import train_pixel_diffusion
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
@@ -131,20 +134,22 @@ def synthesize_cmd(a) -> dict:
     if a.cap is not None: check_int(a.cap, '--cap')
     if a.budget is not None: check_int(a.budget, '--budget', 0)
     if a.gate_per_class is not None: check_int(a.gate_per_class, '--gate-per-class')
+    if a.filter_min_confidence is not None: check_number(a.filter_min_confidence, '--filter-min-confidence', 0, 1, lo_open=True)
+    if a.filter_near_duplicate is not None: check_number(a.filter_near_duplicate, '--filter-near-duplicate', 0, 1, lo_open=True)
+    a.filter_quantile = 0.8 if a.filter_quantile is None else a.filter_quantile
     if a.criterion == 'none':
         given = [f for f, v in (('--feedback-scale', a.feedback_scale), ('--feedback-every', a.feedback_every)) if v is not None]
         if given: raise DataError(f"{' and '.join(given)} set how feedback guides the sampler, and --criterion is none; pass --criterion loss, entropy or hardness, or drop {' and '.join(given)}")
     else:
         a.feedback_scale = 0.05 if a.feedback_scale is None else check_number(a.feedback_scale, '--feedback-scale', 0)
         a.feedback_every = 5 if a.feedback_every is None else check_int(a.feedback_every, '--feedback-every')
+    check_writable(a.out, create=False)   # before the data loads; nothing is made yet
     b = _bench(a)
     plan = uniformize(b.train, by=a.by, target=a.target, seed=a.seed, cap=a.cap, budget=a.budget, share=a.budget_share or 'deficit')
-    rj = Path(a.out)/'run.json'
-    if rj.is_file():   # before any judge or generator trains: a folder of another plan is refused now, not minutes later
-        try: old = json.loads(rj.read_text()).get('plan_fingerprint')
-        except (json.JSONDecodeError, AttributeError): old = None   # synthesize names what is wrong with the file
-        if old is not None and old != plan.fingerprint():
-            raise DataError(f"output folder '{a.out}' holds another plan's manifest (plan {old}, this one {plan.fingerprint()}); choose another --out or delete it")
+    known = {'plan_fingerprint': plan.fingerprint(), 'plan': plan.to_dict(), 'steps': a.steps, 'guidance_scale': float(a.guidance_scale),
+             'batch_size': a.batch_size, 'backend': a.backend}
+    if a.backend == 'pixel' and not a.model: known['model_id'] = _embedded_id(a)
+    preflight(a.out, known, *_dist())   # before any judge or generator trains: another plan or other settings in the folder, a locked, read-only or full one
     book = PromptBook.load(a.prompts) if a.prompts else default_book()
     book.validate(plan.classes, plan.group_names)
     feedback = filt = None
@@ -164,7 +169,7 @@ def synthesize_cmd(a) -> dict:
     if a.backend == 'pixel' and not a.model:   # the embedded default, trained here
         m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
                                   seed=a.seed, progress=not a.quiet, device=dev)
-        gen = PixelGenerator(m, device=dev, model_id=f'embedded:trained-in-run:seed{a.seed}:steps{a.train_steps}', sampler=a.sampler or DEFAULT_SAMPLER)
+        gen = PixelGenerator(m, device=dev, model_id=_embedded_id(a), sampler=a.sampler or DEFAULT_SAMPLER)
         if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
     else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, sampler=a.sampler)
     gate = _gate(a, b, plan, gen, book if getattr(gen, 'needs_prompts', False) else None)
@@ -183,8 +188,13 @@ def _check_resume_settings(a, out:Path) -> dict:
     "The settings a training run's checkpoint depends on (kept in OUT/train_settings.json); a `--resume` with other ones than the checkpoint's is refused, naming them."
     now = {k: getattr(a, k) for k in TRAIN_SETTINGS}; f = out/'train_settings.json'
     now['data'] = data_spec(a.data, a.dataset, a.root)   # --data, --dataset or --root: the one spec they name
+    if now['test_frac'] is None: now['test_frac'] = 0.2   # the default, as checkpoints record it
     if now['synthetic'] is not None: now['synthetic'] = str(Path(now['synthetic']).resolve())   # one spelling per folder
-    if (out/'checkpoint'/'state.pt').exists() and f.is_file():
+    if (out/'checkpoint'/'state.pt').exists() and not f.is_file():
+        if not a.resume_unchecked:
+            raise DataError(f"'{out/'checkpoint'}' has no '{f.name}' beside it, so the settings it was trained with cannot be checked; "
+                            f"pass --resume-unchecked to continue it with the ones given now, or choose another --out")
+    elif (out/'checkpoint'/'state.pt').exists():
         was = json.loads(f.read_text())
         diff = {k: (was.get(k), v) for k, v in now.items() if was.get(k) != v}
         if diff:
@@ -204,7 +214,7 @@ def train_cmd(a) -> dict:
     check_number(a.lr, '--lr', 0, lo_open=True); check_int(a.train_steps, '--steps'); check_int(a.batch_size, '--batch-size')
     check_int(a.save_every, '--save-every'); check_int(a.finetune_steps, '--finetune-steps', 0)
     if a.workers is not None: check_int(a.workers, '--workers', 0)
-    out = Path(a.out); ck = out/'checkpoint'
+    out = Path(a.out); ck = out/'checkpoint'; a.resume = a.resume or a.resume_unchecked
     if (ck/'state.pt').exists() and not a.resume:
         raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
     settings = _check_resume_settings(a, out)   # before any data is read
@@ -213,12 +223,13 @@ def train_cmd(a) -> dict:
         syn = check_synthetic(tr, load_synthetic(a.synthetic, check_complete=not a.allow_incomplete))
         if not a.allow_mismatch: check_plan_fits(a.synthetic, tr)
     data = tr if not a.synthetic else concat_sets([tr, syn])
+    check_writable(out, create=False)   # a read-only or full disk is reported before training; a refused folder above leaves nothing behind
     set_seed(a.seed)
     model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
     lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, cross_domain=a.mix_partners == 'other_domain', batch_size=a.batch_size, lr=a.lr,
                   seed=a.seed, device='cpu' if a.cpu else None, workers=a.workers)
     if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
-    out.mkdir(parents=True, exist_ok=True); atomic_write(out/'train_settings.json', json.dumps(settings, indent=1))
+    atomic_write(out/'train_settings.json', json.dumps(settings, indent=1))
     lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
     if a.finetune_steps:
         finetune_last_layer(model, data, steps=a.finetune_steps, seed=a.seed, by='class' if a.task == 'longtail' else 'cell',
@@ -254,7 +265,7 @@ def _data_args(q, out_default):
     q.add_argument('--n-max', type=int, default=None, help="the head class's images in a long-tail cut (default: the smallest class of the full data)")
     q.add_argument('--class-order', default=None, metavar='ORDER', help="which class is the head of a long-tail cut: 'reversed' (the last), 'random', or all class names, head first, separated by commas (default: index order)")
     q.add_argument('--seed', type=int, default=0)
-    q.add_argument('--test-frac', type=float, default=0.2, help='share of each class held out for test when the data has no test split')
+    q.add_argument('--test-frac', type=float, default=None, help='share of each class held out for test when the data has no test split (default: 0.2; refused for data with its own)')
     q.add_argument('--generator-data', default=None, metavar='SPEC', help="the generator's data: 'train' or a data spec (default: a disjoint balanced hold-out where the data has one)")
     q.add_argument('--image-size', type=int, default=None, help='resize images read from files (short side, centre crop); default: they must share one size')
     q.add_argument('--many-above', type=float, default=None, help='Many: classes with more training images (default: 100, scaled to small heads)')
@@ -334,7 +345,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--filter-agree', action='store_true', help="drop (and replace) images the judge assigns to another class")
     s.add_argument('--filter-min-confidence', type=float, default=None, metavar='P', help="drop images whose judged probability of their class is below P")
     s.add_argument('--filter-criterion', default='none', help="drop images above --filter-quantile of this criterion (as --criterion), per class")
-    s.add_argument('--filter-quantile', type=float, default=0.8, metavar='Q', help="with --filter-criterion: keep images below this quantile of the first pass")
+    s.add_argument('--filter-quantile', type=float, default=None, metavar='Q', help="with --filter-criterion: keep images below this quantile of the first pass, in (0, 1) (default 0.8)")
     s.add_argument('--filter-near-duplicate', type=float, default=None, metavar='S', help="drop images whose judge features have cosine similarity >= S to a real training image")
     s.add_argument('--max-attempts', type=int, default=10, help="replacements per image before the filter gives up")
     tr = sub.add_parser('train', help='train, fine-tune and evaluate one classifier on the data (+ a synthetic folder); resumable')
@@ -355,6 +366,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--finetune-steps', type=int, default=0, help='then fine-tune only the last layer on uniform real data for this many steps')
     tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
+    tr.add_argument('--resume-unchecked', action='store_true', help="continue a checkpoint whose OUT/train_settings.json is missing, with the settings given now (unchecked)")
     tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
     ls = sub.add_parser('list', help='list the registered methods, feedback criteria and generator backends')
     ls.add_argument('what', nargs='?', default='all', choices=['all', 'methods', 'criteria', 'backends'])
@@ -389,18 +401,77 @@ def experiment_cmd(a) -> dict:
         print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
     return res
 
+SEED_MAX = 2**32 - 1   # NumPy's and torch's seeds are 32-bit
+
+def check_out(out) -> Path:
+    "`--out` as a folder path: a file there, or above it, is one `DataError` line naming it."
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise DataError(f"--out '{out}' " + ('is a file' if p == out else f"lies below the file '{p}'") + "; --out names a folder: choose another path")
+    return out
+
+_ONLY_WITH = {'run': (('experiment', ('data_root', 'dry_run', 'device', 'weights'), '--experiment'),),
+              'train': (('synthetic', ('allow_incomplete', 'allow_mismatch'), '--synthetic'),),
+              'synthesize': (('filter_criterion', ('filter_quantile',), '--filter-criterion'), ('gate', ('gate_per_class',), '--gate stop or warn'))}
+
+def check_options(a):
+    "The parsed arguments `a` of any command, checked before any data is read or anything trains: numbers in range, and no option the command would ignore; one `DataError` line naming the option."
+    g = lambda k: getattr(a, k, None)
+    if g('out') is not None: check_out(a.out)
+    if g('seed') is not None: check_int(a.seed, '--seed', 0, SEED_MAX)
+    if g('imbalance_factor') is not None: check_number(a.imbalance_factor, '--imbalance-factor', 1)
+    if g('n_max') is not None: check_int(a.n_max, '--n-max')
+    if g('test_frac') is not None: check_number(a.test_frac, '--test-frac', 0, 1, lo_open=True, hi_open=True)
+    if g('image_size') is not None: check_int(a.image_size, '--image-size')
+    for k in ('many_above', 'few_below'):
+        if g(k) is not None: check_number(g(k), '--' + k.replace('_', '-'), 0)
+    if g('many_above') is not None and g('few_below') is not None and a.few_below > a.many_above:
+        raise DataError(f"--few-below {a.few_below:g} exceeds --many-above {a.many_above:g}: a Few class has fewer images than a Many one")
+    if g('filter_quantile') is not None: check_number(a.filter_quantile, '--filter-quantile', 0, 1, lo_open=True, hi_open=True)
+    for key, opts, needs in _ONLY_WITH.get(a.command, ()):
+        if g(key) in (None, False, 'none', 'off'):
+            given = ['--' + o.replace('_', '-') for o in opts if g(o) not in (None, False)]
+            if given: raise DataError(f"{' and '.join(given)} only works with {needs}, which is not given; add it or drop {' and '.join(given)}")
+    return a
+
+def _resume_hint(a, argv) -> str:
+    "What to run after an interrupt: the same command, with `--resume` where the command needs it."
+    if a.command not in ('train', 'train-generator', 'synthesize', 'run', 'demo'): return 'nothing to resume'
+    again = list(argv) + (['--resume'] if a.command in ('train', 'train-generator') and not a.resume and not getattr(a, 'resume_unchecked', False) else [])
+    return 'resume it with: ' + shlex.join(['synaug', *again])
+
+def _as_storage_error(e:Exception, out) -> Exception|None:
+    "A `StorageError` for a failed write that reached `main` unconverted (an `OSError` of a full or read-only disk, or a safetensors / torch error saying so); None for anything else."
+    if isinstance(e, OSError): err = storage_error(e, e.filename or out)
+    elif (m := re.search(r'os error (\d+)', str(e))): err = storage_error(OSError(int(m.group(1)), str(e)), out)
+    elif 'PytorchStreamWriter failed writing' in str(e) or 'inline_container' in str(e) and 'write' in str(e):
+        return StorageError(f"cannot write in '{out}': a write failed (the disk is full or read-only). What was written before is kept; "
+                            f"free space (or choose another --out) and run the same command again")
+    else: return None
+    return err if isinstance(err, StorageError) else None
+
+def _one_line_warning(command:str):
+    "A `warnings.showwarning` that prints `synaug COMMAND: warning: MESSAGE` on one line, without the source file and line."
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"synaug {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    return show
+
 def main(argv=None) -> int:
     "Entry point of the `synaug` console command."
+    argv = sys.argv[1:] if argv is None else list(argv)
     p = _parser(); a = p.parse_args(argv)
     if a.command is None: p.print_help(); return 2
+    shown = warnings.showwarning; warnings.showwarning = _one_line_warning(a.command)
     try:
+        check_options(a)
         if a.command == 'run' and a.experiment: experiment_cmd(a)
         elif a.command in ('run', 'demo'):
             spec = data_spec(a.data, a.dataset, a.root)
-            kw = dict(test_frac=a.test_frac, generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
+            kw = dict(generator_data=a.generator_data, image_size=a.image_size, many_above=a.many_above,
                       few_below=a.few_below, n_max=a.n_max, class_order=_order(a.class_order), **_settings(a.set))
             if a.command == 'run': kw.update(backend=a.backend, generator_model=a.model, resolution=a.resolution, embed_dropout=a.embed_dropout)
-            kw.update({k: v for k, v in (('fill_cap', a.cap), ('budget', a.budget), ('budget_share', a.budget_share), ('gate', a.gate),
+            kw.update({k: v for k, v in (('test_frac', a.test_frac), ('fill_cap', a.cap), ('budget', a.budget), ('budget_share', a.budget_share), ('gate', a.gate),
                                          ('synth_start', a.synth_start), ('start_strength', a.start_strength)) if v is not None})
             run(a.out or 'runs/run', spec, a.task, a.imbalance_factor, a.seed, a.quick, a.methods, a.quiet, **kw)
         elif a.command == 'profile':
@@ -415,10 +486,13 @@ def main(argv=None) -> int:
         if a.debug: raise
         print(f"synaug {a.command}: error: {e}", file=sys.stderr); return 1
     except KeyboardInterrupt:
-        print(f"synaug {a.command}: interrupted; what was written is kept, and the same command resumes it", file=sys.stderr); return 130
-    except Exception as e:   # a bug or an environment problem: one line, the traceback on request
+        print(f"synaug {a.command}: interrupted; what was written is kept; {_resume_hint(a, argv)}", file=sys.stderr); return 130
+    except Exception as e:   # a full disk the code below did not convert, a bug or an environment problem: one line, the traceback on request
         if a.debug: raise
-        print(f"synaug {a.command}: error: {type(e).__name__}: {e} (run again with --debug for the traceback)", file=sys.stderr); return 1
+        se = _as_storage_error(e, getattr(a, 'out', None))
+        msg = str(se) if se is not None else f"{type(e).__name__}: {' '.join(str(e).split())} (run again with --debug for the traceback)"
+        print(f"synaug {a.command}: error: {msg}", file=sys.stderr); return 1
+    finally: warnings.showwarning = shown
     return 0
 
 # %% ../nbs/15_cli.ipynb #614d955b

@@ -12,10 +12,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device', 'share_cores',
-           'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError', 'storage_error', 'atomic_write',
-           'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of', 'FeatureHook', 'LineProgress',
-           'progress_bar']
+__all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device',
+           'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
+           'storage_error', 'atomic_write', 'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of',
+           'FeatureHook', 'LineProgress', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -84,10 +84,29 @@ if os.environ.get('IN_TEST') == '1' and 'OMP_NUM_THREADS' not in os.environ:
     share_cores(min(os.cpu_count() or 1, 8))      # nbdev_test's worker count
 
 # %% ../nbs/00_core.ipynb #9de89b8c
+def _grey16(a:np.ndarray) -> np.ndarray: return (np.clip(a.astype(np.int64), 0, 65535) >> 8).astype(np.uint8)
+
+def _grey_float(a:np.ndarray) -> np.ndarray:
+    a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.round(a * (255 if a.max(initial=0) <= 1 else 1)), 0, 255).astype(np.uint8)
+
+def mode_8bit(mode:str) -> str:
+    "The mode, 'L' or 'RGB', that `to_8bit` turns an image of PIL `mode` into (known from the header, before decoding)."
+    return 'L' if mode in ('1', 'L', 'LA', 'La', 'I', 'F') or mode.startswith('I;16') else 'RGB'
+
+def to_8bit(im:Image.Image) -> Image.Image:
+    "`im` of any PIL mode as an 8-bit 'L' or 'RGB' image: 16/32-bit grey scaled down (not clipped), float grey from [0, 1] (or [0, 255]), alpha dropped, '1', palette and CMYK converted."
+    m = im.mode
+    if m in ('L', 'RGB'): return im
+    if m == 'I' or m.startswith('I;16'): return Image.fromarray(_grey16(np.asarray(im)))   # 'I': taken as 16-bit, as PNG and TIFF store it
+    if m == 'F': return Image.fromarray(_grey_float(np.asarray(im)))
+    if mode_8bit(m) == 'L': return im.getchannel(0).convert('L')      # '1', 'LA', 'La'
+    try: return im.convert('RGB')
+    except ValueError as e: raise DataError(f"cannot convert an image of PIL mode {m!r} to RGB: {e}") from None
+
 def as_hwc(x) -> np.ndarray:
-    "An image (PIL, `(H,W)`/`(H,W,C)` uint8 array, or `(C,H,W)` float tensor in [0,1]) as a uint8 `(H,W,C)` array."
-    if isinstance(x, Image.Image):
-        x = np.asarray(x.convert('RGB') if x.mode not in ('L', 'RGB') else x)
+    "An image (PIL of any mode, `(H,W)`/`(H,W,C)` uint8 array, or `(C,H,W)` float tensor in [0,1]) as a uint8 `(H,W,C)` array."
+    if isinstance(x, Image.Image): x = np.asarray(to_8bit(x))
     elif isinstance(x, torch.Tensor):
         if x.ndim != 3: raise DataError(f"an image tensor must be (C,H,W); got shape {tuple(x.shape)}")
         x = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
@@ -111,18 +130,28 @@ def to_pil(x) -> Image.Image:
     return Image.fromarray(a[..., 0] if a.shape[2] == 1 else a)
 
 # %% ../nbs/00_core.ipynb #aa7cdc06
-def load_image(path, mode:str|None=None) -> np.ndarray:
-    "Read an image file fully into a uint8 `(H,W,C)` array, converting to PIL `mode` ('L' or 'RGB') if given."
-    path = Path(path)
+MAX_PIXELS = 64_000_000   # images declaring more pixels are refused from their header, before decoding
+
+def load_image(path, mode:str|None=None, max_pixels:int|None=None) -> np.ndarray:
+    "Read an image file fully into a uint8 `(H,W,C)` array ('L' or 'RGB', or `mode` if given); one declaring more than `max_pixels` (default `MAX_PIXELS`) is refused before decoding."
+    path, limit = Path(path), MAX_PIXELS if max_pixels is None else max_pixels
+    check_in(mode, (None, 'L', 'RGB'), 'image mode')
     if not path.is_file(): raise DataError(f"image file not found: '{path}'")
     try:
         with Image.open(path) as im:
+            w, h = im.size
+            if w * h > limit:
+                raise DataError(f"image '{path}' declares {w}x{h} pixels ({w*h/1e6:.1f} Mpx), over the limit of {limit/1e6:g} Mpx: "
+                                "refused before decoding (a possible decompression bomb); raise synaug_nb.core.MAX_PIXELS if it is genuine")
             im.load()
-            if mode: im = im.convert(mode)
-            elif im.mode not in ('L', 'RGB'): im = im.convert('RGB')
-            return as_hwc(im)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise DataError(f"cannot read image '{path}' (corrupted or not an image): {e}") from None
+            try: im = to_8bit(im)
+            except DataError as e: raise DataError(f"image '{path}': {e}") from None
+            return as_hwc(im.convert(mode) if mode and im.mode != mode else im)
+    except DataError: raise
+    except Image.DecompressionBombError as e:   # past twice Pillow's own limit, Image.open refuses before our check
+        raise DataError(f"image '{path}' refused as a possible decompression bomb: {e}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise DataError(f"cannot read image '{path}' (corrupted or not an image): {' '.join(str(e).split())}") from None
 
 # %% ../nbs/00_core.ipynb #650bb1ec
 class StorageError(DataError):
@@ -151,11 +180,16 @@ def atomic_write(path, data) -> Path:
         if tmp.exists(): tmp.unlink()
     return path
 
-def check_writable(folder) -> Path:
-    "Create `folder` if needed and write and remove a probe file in it, so a read-only or full disk is reported before any long work; a `StorageError` otherwise."
-    folder = Path(folder); probe = folder/f'.write-probe.{os.getpid()}'
+def check_writable(folder,             # the output folder a command will write
+                   create:bool=True) -> Path:  # make it now; False: probe the nearest folder that exists, creating nothing
+    "Write and remove a probe file in `folder`, so a read-only or full disk is reported before any long work (a `StorageError`); a `DataError` when a file stands where the folder would be."
+    folder = Path(folder); here = folder
+    while not here.exists() and here != here.parent: here = here.parent
+    if here.exists() and not here.is_dir():
+        raise DataError(f"output folder '{folder}' cannot be made: '{here}' is a file, not a folder; choose another output folder")
+    probe = (folder if create else here)/f'.write-probe.{os.getpid()}'
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if create: folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY); os.close(fd); os.unlink(probe)
     except OSError as e: raise storage_error(e, folder) from e
     return folder

@@ -51,6 +51,10 @@ class _LatentGenerator(Generator):
         self.height = height or pipe.unet.config.sample_size * f; self.width = width or pipe.unet.config.sample_size * f
         if self.height % f or self.width % f: raise DataError(f"height and width must be multiples of {f}; got {self.height}x{self.width}")
 
+    def settings(self) -> dict:
+        "Image height, width and negative prompt: what changes the images beyond the weights, the scheduler and the guidance `run.json` records."
+        return {'height': int(self.height), 'width': int(self.width), 'negative_prompt': self.negative_prompt}
+
     def _noise_shape(self): return (self.pipe.unet.config.in_channels, self.height // self.pipe.vae_scale_factor, self.width // self.pipe.vae_scale_factor)
 
     def _text(self, prompts, guidance_scale):
@@ -124,8 +128,8 @@ class UnCLIPGenerator(_LatentGenerator):
         if missing: raise DataError(f"classes {missing} need synthetic images but have no real image to condition the unCLIP backend on")
 
     def settings(self) -> dict:
-        "Image-embedding dropout, noise level and the real set the conditioning images are drawn from (its name, size and labels)."
-        return {'embed_dropout': self.dropout, 'noise_level': self.noise_level, 'conditioning_set': None if self.real is None else set_fingerprint(self.real)}
+        "Size and negative prompt (as SD), image-embedding dropout, noise level and the real set the conditioning images are drawn from (its name, size and labels)."
+        return {**super().settings(), 'embed_dropout': self.dropout, 'noise_level': self.noise_level, 'conditioning_set': None if self.real is None else set_fingerprint(self.real)}
 
     def pick_images(self, labels, groups, seeds) -> np.ndarray:
         "Index in `real` of the conditioning image of each request, drawn from its seed."

@@ -199,6 +199,10 @@ class PixelGenerator(Generator):
         e_u, e_c = self.model.unet(torch.cat([x, x]), t, class_labels=cond['lab']).sample.chunk(2)
         return e_u + w * (e_c - e_u)
 
+    def settings(self) -> dict:
+        "The image size and channels (a folder of 8-pixel images is never resumed with a 16-pixel model of the same name)."
+        return {'image_size': int(self.model.size), 'channels': int(self.model.channels)}
+
     def _decode(self, x): return (x.clamp(-1, 1) + 1) / 2
     def encode(self, images): return images.to(self.device, self.dtype) * 2 - 1
     def output_size(self): return (self.model.size, self.model.size, self.model.channels)

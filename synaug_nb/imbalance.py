@@ -67,7 +67,7 @@ def make_long_tail(ds:ImageSet,
     counts_avail = ds.counts()
     if (counts_avail == 0).any():
         raise DataError(f"cannot make a long tail: classes {[ds.classes[c] for c in np.flatnonzero(counts_avail == 0)]} have no images")
-    n_max = int(counts_avail.min()) if n_max is None else int(n_max)
+    n_max = int(counts_avail.min()) if n_max is None else check_int(n_max, 'n_max', whole_float=True)   # 2.5 or 0: refused, not cut to 2 or the default
     order = _class_order(ds, class_order, seed)
     per_rank = longtail_counts(n_max, ds.n_classes, imbalance_factor, profile, step_frac)
     counts = np.empty(ds.n_classes, np.int64); counts[order] = per_rank

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01c_loaders.ipynb #ad11fb2a
 from __future__ import annotations
-import gzip, os, re, warnings
+import gzip, hashlib, os, pickle, re, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -14,14 +14,20 @@ from .data import ImageSet, FileList
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_CLASSES', 'FASHION_MNIST_DIRS', 'IMAGE_EXTS', 'WATERBIRDS_SPLITS', 'UTK_GENDERS', 'UTK_RACES',
-           'load_digits', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'load_cifar', 'load_image_folder',
-           'load_waterbirds', 'parse_utkface_name', 'load_utkface', 'load_list_file']
+           'load_digits', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'SafeUnpickler', 'read_pickle',
+           'load_cifar', 'load_image_folder', 'load_waterbirds', 'parse_utkface_name', 'load_utkface', 'load_list_file']
 
 # %% ../nbs/01c_loaders.ipynb #3cee0f98
-def _finish(ds:ImageSet, skipped:list, on_error:str) -> ImageSet:
-    ds.skipped = pd.DataFrame(skipped, columns=['item', 'reason'])
-    if len(skipped):
-        warnings.warn(f"{ds.name}: skipped {len(skipped)} bad entries (on_error='skip'), e.g. {skipped[0][0]}: {skipped[0][1]}; see ds.skipped")
+def _first(items, k:int=2) -> str:
+    "The first `k` `(item, reason)` pairs on one line, and how many more."
+    s = '; '.join(f"'{i}' ({' '.join(str(r).split())})" for i, r in items[:k])
+    return s + (f"; and {len(items) - k} more" if len(items) > k else '')
+
+def _finish(ds:ImageSet, skipped:list, on_error:str, links:list=()) -> ImageSet:
+    "Record what was left out in `ds.skipped`, and say it in one warning line per cause that names the first few."
+    ds.skipped = pd.DataFrame(list(skipped) + list(links), columns=['item', 'reason'])
+    if len(skipped): warnings.warn(f"{ds.name}: skipped {len(skipped)} bad entries (on_error='skip'): {_first(skipped)}; see ds.skipped")
+    if len(links): warnings.warn(f"{ds.name}: skipped {len(links)} symbolic links: {_first(links, 3)}; see ds.skipped")
     return ds
 
 def _verify_files(paths, mode, on_error, workers:int|None=None):
@@ -83,46 +89,143 @@ def load_fashion_mnist(root=None, split:str='train') -> ImageSet:
     if len(x) != len(y): raise DataError(f"Fashion-MNIST {split}: {len(x)} images but {len(y)} labels in '{d}'")
     return ImageSet(x, y, FASHION_MNIST_CLASSES, name=f'fashion-mnist-{split}')
 
+# %% ../nbs/01c_loaders.ipynb #430e5d20
+class _Forbidden(pickle.UnpicklingError): "A pickle named a global outside the allowed ones."
+
+def _allowed_globals() -> dict:
+    import codecs
+    try: from numpy._core.multiarray import _reconstruct; from numpy._core.numeric import _frombuffer
+    except ImportError: from numpy.core.multiarray import _reconstruct; from numpy.core.numeric import _frombuffer
+    g = {(f'numpy.{c}.multiarray', '_reconstruct'): _reconstruct for c in ('core', '_core')}   # arrays, pickle protocols 0-4 (numpy 1 / 2 names)
+    g.update({(f'numpy.{c}.numeric', '_frombuffer'): _frombuffer for c in ('core', '_core')})    # arrays, protocol 5
+    return {**g, ('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype, ('_codecs', 'encode'): codecs.encode}  # bytes at protocol 2
+
+class SafeUnpickler(pickle.Unpickler):
+    "Unpickles plain data (dicts, lists, strings, numbers) and numpy arrays only; any other global (`os.system`, `builtins.eval`, ...) is refused unimported."
+    def find_class(self, module:str, name:str):
+        g = _allowed_globals().get((module, name))
+        if g is None: raise _Forbidden(f"{module}.{name}")
+        return g
+
+def read_pickle(path):
+    "The data of a pickle file of plain data and numpy arrays (Python 2 strings read as latin-1); a `DataError` names the file and any forbidden global."
+    path = Path(path)
+    try:
+        with open(path, 'rb') as f: return SafeUnpickler(f, encoding='latin1').load()
+    except _Forbidden as e:
+        raise DataError(f"'{path}' was refused unread: it names the global {e}, and only plain data and numpy arrays are allowed (the file is not a genuine dataset file)") from None
+    except Exception as e: raise DataError(f"cannot read '{path}' as a pickle of plain data: {type(e).__name__}: {' '.join(str(e).split())}") from None
+
 # %% ../nbs/01c_loaders.ipynb #fcc0cf05
+def _md5(path) -> str:
+    h = hashlib.md5()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def _str_keys(d, path) -> dict:
+    if not isinstance(d, dict): raise DataError(f"'{path}' holds a {type(d).__name__}; a CIFAR file holds a dict")
+    return {k.decode('latin1') if isinstance(k, bytes) else k: v for k, v in d.items()}
+
+def _cifar_batch(path, label_key:str) -> tuple[np.ndarray, np.ndarray]:
+    "`(images (N,32,32,3) uint8, labels)` of one CIFAR batch file, its contents checked."
+    d = _str_keys(read_pickle(path), path); x, y = d.get('data'), d.get(label_key)
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3 * 32 * 32:
+        got = f"{x.dtype} array {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise DataError(f"'{path}': 'data' must be a uint8 array (N, 3072); got {got}")
+    y = np.asarray(y if isinstance(y, (list, np.ndarray)) else [])
+    if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in 'iu':
+        raise DataError(f"'{path}': {label_key!r} must list one integer label per image ({len(x)}); got {y.dtype} {y.shape}")
+    return x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), y
+
 def load_cifar(root, name:str='cifar10', split:str='train', verify_md5:bool=True) -> ImageSet:
-    "CIFAR-10 or CIFAR-100 (fine labels) `split` from the python-pickle files under `root`, read by torchvision."
-    from torchvision.datasets import CIFAR10, CIFAR100
+    "CIFAR-10 or CIFAR-100 (fine labels) `split` from the python-pickle files under `root`, read with `SafeUnpickler`."
+    from torchvision.datasets import CIFAR10, CIFAR100     # for the official file names and MD5 sums only
     check_in(name, ('cifar10', 'cifar100'), 'CIFAR name'); check_in(split, ('train', 'test'), 'split')
     base = CIFAR100 if name == 'cifar100' else CIFAR10
     folder = Path(root)/base.base_folder
     if not folder.is_dir(): raise DataError(f"{name}: folder '{folder}' not found; root must contain {base.base_folder}/ (no download is attempted)")
-    missing = [f for f, _ in base.train_list + base.test_list if not (folder/f).is_file()]
+    missing = [f for f, _ in base.train_list + base.test_list + [(base.meta['filename'], None)] if not (folder/f).is_file()]
     if missing: raise DataError(f"{name}: files {missing} missing in '{folder}'")
-    # torchvision skips a file's MD5 check when its listed sum is None
-    nomd5 = lambda files: [[f, None] for f, _ in files]
-    cls = base if verify_md5 else type(base.__name__, (base,), dict(train_list=nomd5(base.train_list), test_list=nomd5(base.test_list), meta={**base.meta, 'md5': None}))
-    try: tv = cls(str(root), train=split == 'train', download=False)
-    except RuntimeError as e:
-        raise DataError(f"{name}: files in '{folder}' do not match the official MD5 sums ({e}); pass verify_md5=False to read them anyway") from None
-    except Exception as e: raise DataError(f"{name}: cannot read '{folder}': {e!r}") from None
-    return ImageSet(tv.data, tv.targets, tv.classes, name=f'{name}-{split}')
+    files = (base.train_list if split == 'train' else base.test_list) + [[base.meta['filename'], base.meta['md5']]]
+    for f, md5 in files if verify_md5 else []:
+        if (got := _md5(folder/f)) != md5:
+            raise DataError(f"{name}: '{folder/f}' differs from the official {name.upper()} release (MD5 {got}, the official MD5 is {md5}): "
+                            "it is damaged or was altered; re-download the dataset")
+    parts = [_cifar_batch(folder/f, 'fine_labels' if name == 'cifar100' else 'labels') for f, _ in files[:-1]]
+    meta = _str_keys(read_pickle(folder/files[-1][0]), folder/files[-1][0]).get(base.meta['key'])
+    if not isinstance(meta, list) or not all(isinstance(c, (str, bytes)) for c in meta):
+        raise DataError(f"'{folder/files[-1][0]}': {base.meta['key']!r} must be a list of class names")
+    classes = [c.decode('latin1') if isinstance(c, bytes) else c for c in meta]
+    x = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
+    return ImageSet(x, np.concatenate([p[1] for p in parts]), classes, name=f'{name}-{split}')
 
 # %% ../nbs/01c_loaders.ipynb #c3714145
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 
-def load_image_folder(root, mode:str|None='RGB', extensions=IMAGE_EXTS, verify:bool=True, on_error:str='raise', name:str|None=None) -> ImageSet:
-    "Images under `root/<class name>/`, lazily read; classes are the sorted subfolder names."
+class _Tree:
+    "Walks the folders under `root` without reading an image twice: links that loop, repeat what is in the tree or (unless `outside_links`) leave it are noted in `links`, not followed."
+    def __init__(self, root:Path, exts, outside_links:bool=False):
+        self.root, self.top, self.exts, self.outside = root, root.resolve(), {e.lower() for e in exts}, outside_links
+        self.links, self.met = [], set()      # met: the real paths outside the tree read so far
+    def _skip(self, p:Path, why:str): self.links.append((str(p.relative_to(self.root)), f"link {why}"))
+    def inside(self, t:Path) -> bool: return t == self.top or self.top in t.parents
+    def first(self, p:Path, t:Path) -> bool:
+        "Whether `t`, outside the tree and reached as `p`, is met for the first time (else noted)."
+        if t in self.met: self._skip(p, f"to '{t}', already read through another link"); return False
+        self.met.add(t); return True
+    def follow(self, p:Path, stack:tuple) -> Path|None:
+        "The target of link `p` if it is to be followed, else None (noted)."
+        try: t = p.resolve(strict=True)
+        except (OSError, RuntimeError): return self._skip(p, 'that is broken or loops')
+        if t.is_dir() and (t in stack or t in stack[-1].parents): return self._skip(p, f"that loops back to '{t}'")
+        if self.inside(t): return self._skip(p, f"to '{t.relative_to(self.top)}', already in the folder")
+        if not self.outside: return self._skip(p, f"to '{t}', outside the folder (outside_links=True follows it)")
+        return t if self.first(p, t) else None
+    def entries(self, d:Path):
+        try: return sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as e: raise DataError(f"cannot list folder '{d}': {e}") from None
+    def files(self, d:Path, stack:tuple) -> list[Path]:
+        "Image files under `d` (its real path last in `stack`), in path order."
+        out, ins = [], self.inside(stack[-1])
+        for e in self.entries(d):
+            p, t = Path(e.path), None
+            if e.is_symlink() and (t := self.follow(p, stack)) is None: continue
+            real = t or stack[-1]/e.name
+            if t.is_dir() if t else e.is_dir(follow_symlinks=False): out += self.files(p, stack + (real,))
+            elif p.suffix.lower() in self.exts and (t.is_file() if t else e.is_file(follow_symlinks=False)):
+                if t or ins or self.first(p, real): out.append(p)   # a file under a followed link's folder is read once
+        return out
+    def classes(self) -> dict:
+        "`{class folder name: its image files}` of the visible subfolders of `root`."
+        out = {}
+        for e in self.entries(self.root):
+            if e.name.startswith('.'): continue
+            p, t = Path(e.path), None
+            if e.is_symlink():
+                if (t := self.follow(p, (self.top,))) is None or not t.is_dir(): continue
+            elif not e.is_dir(follow_symlinks=False): continue
+            out[e.name] = self.files(p, (self.top, t or self.top/e.name))
+        return out
+
+def load_image_folder(root, mode:str|None='RGB', extensions=IMAGE_EXTS, verify:bool=True, on_error:str='raise', name:str|None=None,
+                      outside_links:bool=False) -> ImageSet:
+    "Images under `root/<class name>/`, lazily read; classes are the sorted subfolder names; symbolic links that loop, repeat or leave `root` (unless `outside_links`) are skipped and reported."
     check_in(on_error, ('raise', 'skip'), 'on_error'); root = Path(root)
     if not root.is_dir(): raise DataError(f"image folder '{root}' not found")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith('.'))
-    if not classes: raise DataError(f"'{root}' has no class subfolders; expected root/<class>/<image>")
-    exts = {e.lower() for e in extensions}; paths, labels = [], []
+    tree = _Tree(root, extensions, outside_links); found = tree.classes(); classes = sorted(found)
+    if not classes: raise DataError(f"'{root}' has no class subfolders; expected root/<class>/<image>" + (f" (skipped: {_first(tree.links)})" if tree.links else ''))
+    paths, labels = [], []
     for c, cn in enumerate(classes):
-        files = sorted(p for p in (root/cn).rglob('*') if p.is_file() and p.suffix.lower() in exts)
-        if not files: raise DataError(f"class folder '{root/cn}' has no images with extensions {sorted(exts)}")
-        paths += files; labels += [c] * len(files)
+        if not found[cn]: raise DataError(f"class folder '{root/cn}' has no images with extensions {sorted(tree.exts)}")
+        paths += found[cn]; labels += [c] * len(found[cn])
     ok, bad = _verify_files(paths, mode, on_error) if verify else (np.ones(len(paths), bool), [])
     paths = [p for p, k in zip(paths, ok) if k]; labels = np.asarray(labels)[ok]
     empty = [classes[c] for c in range(len(classes)) if not (labels == c).any()]
     if empty: raise DataError(f"classes {empty} have no readable images in '{root}'")
     ds = ImageSet(FileList(paths, mode), labels, classes, name=name or root.name,
                   meta=pd.DataFrame({'file': [str(p) for p in paths]}))
-    return _finish(ds, [(str(p), r) for p, r in bad], on_error)
+    return _finish(ds, [(str(p), r) for p, r in bad], on_error, tree.links)
 
 # %% ../nbs/01c_loaders.ipynb #3ef156e6
 WATERBIRDS_SPLITS = {'train': 0, 'val': 1, 'test': 2}
@@ -187,7 +290,7 @@ def load_utkface(root, target:str='gender', group:str|None='race', drop_races=('
     check_in(on_error, ('raise', 'skip'), 'on_error'); root = Path(root)
     for r in drop_races: check_in(r, UTK_RACES, 'race to drop')
     if not root.is_dir(): raise DataError(f"UTKFace folder '{root}' not found")
-    files = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
+    tree = _Tree(root, ('.jpg', '.jpeg', '.png')); files = tree.files(root, (tree.top,))   # symbolic links: as in image folders
     if not files: raise DataError(f"no UTKFace images (*.jpg) under '{root}'")
     rows, skipped = [], []
     for p in files:
@@ -205,7 +308,7 @@ def load_utkface(root, target:str='gender', group:str|None='race', drop_races=('
     lab = lambda k: (df[k].to_numpy(), UTK_GENDERS if k == 'gender' else races)
     (y, classes) = lab(target); (g, gnames) = lab(group) if group else (None, None)
     ds = ImageSet(FileList(df.file, mode), y, classes, g, gnames, meta=df.assign(file=df.file.astype(str)), name='utkface')
-    return _finish(ds, skipped, on_error)
+    return _finish(ds, skipped, on_error, tree.links)
 
 # %% ../nbs/01c_loaders.ipynb #44bd1fda
 def load_list_file(root, list_file, classes=None, verify:bool=True, on_error:str='raise', mode:str='RGB', name:str|None=None) -> ImageSet:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_models.ipynb #dfbafae3
 from __future__ import annotations
-import json, math, warnings
+import json, math, pickle, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch
@@ -14,8 +14,8 @@ from .core import DataError, check_in, atomic_write, check_int, head_of   # head
 
 # %% auto #0
 __all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear', 'Classifier',
-           'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'read_state_dict', 'torchvision_resnet',
-           'small_cnn', 'build_model', 'save_model', 'load_model']
+           'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'load_tensors', 'read_state_dict',
+           'torchvision_resnet', 'small_cnn', 'build_model', 'save_model', 'load_model']
 
 # %% ../nbs/07_models.ipynb #4fba32f2
 def _is_bn(m) -> bool: return isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -135,6 +135,12 @@ def state_mismatch(own:dict, sd:dict) -> list[str]:
            ([f"{len(unexpected)} unexpected keys ({_few(unexpected)})"] if unexpected else []) + \
            ([f"{len(clash)} shape clashes (file vs model: {_few(clash)})"] if clash else [])
 
+def load_tensors(path, fix:str="delete it, or write it again with torch.save(model.state_dict())"):
+    "`torch.load` of `path` with `weights_only`: a file that holds pickled Python objects (code could run on load) is refused in one line naming it; `fix` says what to do instead."
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        raise DataError(f"'{path}' holds pickled Python objects (not only tensors and plain values), which synaug never loads; {fix}") from None
+
 def read_state_dict(path) -> dict:
     "A state dict (name -> tensor) from a `.pth`/`.pt`/`.bin` file written by `torch.save` or a `.safetensors` file, on the CPU."
     path = Path(path)
@@ -145,9 +151,10 @@ def read_state_dict(path) -> dict:
         if path.suffix == '.safetensors':
             from safetensors.torch import load_file
             sd = load_file(str(path))
-        else: sd = torch.load(path, map_location='cpu', weights_only=True)
+        else: sd = load_tensors(path, fix='save model.state_dict() with torch.save, or use a .safetensors file')
+    except DataError: raise
     except Exception as e:
-        raise DataError(f"cannot read weights file '{path}' (save model.state_dict(), not the model): {type(e).__name__}: {str(e)[:200]}") from None
+        raise DataError(f"cannot read weights file '{path}' (save model.state_dict(), not the model): {type(e).__name__}: {str(e).strip().splitlines()[0][:200]}") from None
     if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise DataError(f"weights file '{path}' does not hold a state dict (name -> tensor); got {type(sd).__name__}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03c_pixel_diffusion.ipynb #c6cf6ab0
 from __future__ import annotations
-import json, math
+import io, json, math, pickle, re, shutil
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import UNet2DModel, DDIMScheduler
-from .core import DataError, check_in, check_number, check_int, default_device, progress_bar
+from .core import DataError, check_in, check_number, check_int, default_device, progress_bar, atomic_write, storage_error
 from .data import ImageSet
 
 # %% auto #0
@@ -45,6 +45,12 @@ def _load_unet(folder:Path, cfg:dict) -> UNet2DModel:
 
 # %% ../nbs/03c_pixel_diffusion.ipynb #a41f7a00
 _EMBEDS = ('class', 'joint', 'sum')
+
+def _write_error(e:Exception, path) -> Exception:
+    "A `StorageError` for a failed write at `path`: an `OSError`, or a safetensors / torch error whose text carries the OS error number; `e` itself otherwise."
+    if isinstance(e, OSError): return storage_error(e, path)
+    m = re.search(r'os error (\d+)', str(e))
+    return storage_error(OSError(int(m.group(1)), str(e)), path) if m else e
 _PREDICTIONS = ('epsilon', 'v_prediction', 'sample')
 
 def _int64(v) -> torch.Tensor:
@@ -106,11 +112,23 @@ class PixelDiffusion:
         return self.unet.class_embedding.encode(cls_idx, g) if self.embed == 'sum' else cls_idx * len(self.group_names) + g
 
     def save_pretrained(self, folder) -> Path:
-        "Save weights (safetensors, the label embedding included), scheduler and label meaning to `folder`."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-        self.unet.save_pretrained(folder/'unet', safe_serialization=True); self.scheduler.save_pretrained(folder/'scheduler')
+        "Save weights (safetensors, the label embedding included), scheduler and label meaning to `folder`: written aside in `folder/.partial`, moved in, `synaug_config.json` (what `from_pretrained` looks for) last; a failed save leaves no loadable half, and a full or read-only disk is a `StorageError`."
+        folder = Path(folder); tmp, marker = folder/'.partial', folder/'synaug_config.json'
         cfg = dict(kind='synaug_nb.PixelDiffusion', classes=self.classes, group_names=self.group_names, channels=self.channels, size=self.size, embed=self.embed)
-        (folder/'synaug_config.json').write_text(json.dumps(cfg, indent=2))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if tmp.exists(): shutil.rmtree(tmp)
+            self.unet.save_pretrained(tmp/'unet', safe_serialization=True); self.scheduler.save_pretrained(tmp/'scheduler')
+            marker.unlink(missing_ok=True)   # from here until the marker is back, the folder is no saved model
+            for sub in ('unet', 'scheduler'):
+                if (folder/sub).exists(): shutil.rmtree(folder/sub)
+                (tmp/sub).rename(folder/sub)
+        except Exception as e:
+            err = _write_error(e, folder)
+            if err is e: raise
+            raise err from e
+        finally: shutil.rmtree(tmp, ignore_errors=True)
+        atomic_write(marker, json.dumps(cfg, indent=2))
         return folder
 
     @classmethod
@@ -191,18 +209,20 @@ def train_pixel_diffusion(ds:ImageSet,                      # real, balanced ima
     if ckpt is not None:
         check_int(save_every, 'save_every'); ckpt = Path(ckpt)
         if (ckpt/'state.pt').is_file():
-            st = torch.load(ckpt/'state.pt', weights_only=True)
+            try: st = torch.load(ckpt/'state.pt', weights_only=True)
+            except pickle.UnpicklingError:
+                raise DataError(f"'{ckpt/'state.pt'}' holds pickled Python objects (not only tensors and plain values), which synaug never loads; delete it and train again") from None
             if st['key'] != key:
                 diff = {k: (st['key'].get(k), v) for k, v in key.items() if st['key'].get(k) != v}
                 raise DataError(f"'{ckpt}' holds a generator trained with other settings: " + ', '.join(f"{k} {a!r} (now {b!r})" for k, (a, b) in diff.items())
                                 + "; resume with the same ones, or choose another folder")
             unet.load_state_dict(st['unet']); ema.load_state_dict(st['ema']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
             g.set_state(st['rng']); start = int(st['step'])
-    def save(step):
-        ckpt.mkdir(parents=True, exist_ok=True); tmp = ckpt/'state.pt.tmp'
+    def save(step):   # the bytes are made in memory: a failed write is an OSError, a StorageError naming the file, and the last state stays
+        buf = io.BytesIO()
         torch.save({'key': key, 'step': step, 'unet': unet.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(),
-                    'sched': sched.state_dict(), 'rng': g.get_state()}, tmp)
-        tmp.replace(ckpt/'state.pt')
+                    'sched': sched.state_dict(), 'rng': g.get_state()}, buf)
+        atomic_write(ckpt/'state.pt', buf.getvalue())
     bar = progress_bar(steps, 'training generator', progress, initial=start, unit='step')
     for s in range(start, steps):
         idx = torch.randint(0, len(x_all), (batch_size,), generator=g)

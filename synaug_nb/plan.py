@@ -15,15 +15,20 @@ from .data import ImageSet
 from .profile import ImbalanceProfile
 
 # %% auto #0
-__all__ = ['PLAN_KEYS', 'BUDGET_SHARES', 'ITEM_COLUMNS', 'Plan', 'uniformize', 'item_seed', 'shard']
+__all__ = ['MAX_PLAN_IMAGES', 'PLAN_KEYS', 'BUDGET_SHARES', 'ITEM_COLUMNS', 'Plan', 'read_json', 'uniformize', 'item_seed',
+           'shard']
 
 # %% ../nbs/02_plan.ipynb #a42e47f1
 def _show(x) -> str: return repr(x) if isinstance(x, str) else str(x)
+
+MAX_PLAN_IMAGES = 10_000_000   # synthetic images one plan may list: ten times ImageNet-LT's whole deficit, and its items take about 1 GB
 
 def _int_array(x, what:str, shape:tuple) -> np.ndarray:
     "`x` as an int64 array of `shape`, else a `DataError`."
     try: a = np.asarray(x)
     except (ValueError, TypeError): raise DataError(f"{what} must be an array of whole numbers of shape {shape}; got {x!r}") from None
+    if a.dtype.kind == 'f' and np.isfinite(a).all() and np.abs(a).max(initial=0) >= 2**62:
+        raise DataError(f"{what} must be whole numbers below 2**62; got {a.ravel()[:10].tolist()}")
     if a.dtype.kind == 'f' and np.isfinite(a).all() and (a == np.round(a)).all(): a = a.astype(np.int64)
     if a.dtype.kind not in 'iu' and not (a.size == 0 and a.dtype.kind == 'f'):
         raise DataError(f"{what} must be whole numbers; got {a.ravel()[:10].tolist()}")
@@ -120,6 +125,17 @@ def _md(self:Plan) -> str:
 
 Plan._table, Plan.__str__, Plan._repr_markdown_ = _table, _str, _md
 
+# %% ../nbs/02_plan.ipynb #5c6fbfff
+def read_json(path, fix:str='fix or remove the file', kind:type=dict):
+    "The JSON document in `path` (of type `kind`); a missing, cut or damaged file is a one-line `DataError` naming it, the line and column, and `fix`."
+    path = Path(path)
+    if not path.is_file(): raise DataError(f"'{path}' not found; {fix}")
+    try: d = json.loads(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as e: raise DataError(f"'{path}' is not UTF-8 text (byte {e.start}); {fix}") from None
+    except json.JSONDecodeError as e: raise DataError(f"'{path}' is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); {fix}") from None
+    if kind is not None and not isinstance(d, kind): raise DataError(f"'{path}' holds a JSON {type(d).__name__}, not a {kind.__name__}; {fix}")
+    return d
+
 # %% ../nbs/02_plan.ipynb #8fece914
 PLAN_KEYS = ('classes', 'group_names', 'by', 'real', 'target', 'seed')
 
@@ -154,21 +170,20 @@ def load(cls:Plan, path) -> Plan:
     "A plan saved with `save`; a missing or malformed file is a `DataError` naming it."
     path = Path(path)
     if not path.is_file(): raise DataError(f"plan file not found: '{path}'")
-    try: d = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise DataError(f"plan file '{path}' is not valid JSON: {e}") from None
+    d = read_json(path, 'save the plan again (Plan.save) or point to another file', kind=None)
     try: return cls.from_dict(d)
     except DataError as e: raise DataError(f"plan file '{path}' is not a valid plan: {e}") from None
 
 # %% ../nbs/02_plan.ipynb #fbc2dca6
 def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|None) -> np.ndarray:
-    "The target array for `real` from `uniformize`'s `target` argument."
+    "The target array for `real` from `uniformize`'s `target` argument, of exact Python ints (a huge target is measured, not overflowed)."
     unit = 'class' if by == 'class' else 'cell'
     if target is None:
         t = int(real.max()) if real.size else 0
         if t < 1: raise DataError(f"every {unit} is empty, so there is no largest one to fill up to; pass target= as a positive integer")
-        return np.full_like(real, t)
-    if not isinstance(target, dict): return np.full_like(real, check_int(target, 'target', whole_float=True))
-    out = real.copy()
+        return np.full(real.shape, t, dtype=object)
+    if not isinstance(target, dict): return np.full(real.shape, check_int(target, 'target', whole_float=True), dtype=object)
+    out = real.astype(object)
     for key, v in target.items():
         if by == 'class':
             i = classes.index(check_in(key, classes, 'class')); what = f"target of class {key!r}"
@@ -180,6 +195,25 @@ def _targets(real:np.ndarray, target, by:str, classes:list, group_names:list|Non
             what = f"target of cell ({c!r}, {g!r})"
         out[i] = check_int(v, what, whole_float=True)
     return out
+
+def _largest_target(real:np.ndarray) -> int:
+    "The largest single target whose plan stays within `MAX_PLAN_IMAGES`."
+    lo, hi = 0, int(real.max(initial=0)) + MAX_PLAN_IMAGES
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if int(np.clip(mid - real, 0, None).sum()) <= MAX_PLAN_IMAGES: lo = mid
+        else: hi = mid - 1
+    return lo
+
+def _check_size(real:np.ndarray, t:np.ndarray, target, cap, unit:str, name:str):
+    "Refuse targets `t` (capped at `cap`) whose plan would list more than `MAX_PLAN_IMAGES` images, naming the value, the images and the largest accepted."
+    r = real.astype(object); eff = t if cap is None else np.maximum(r, np.minimum(t, cap))
+    n = int(np.maximum(eff - r, 0).sum())
+    if n <= MAX_PLAN_IMAGES: return
+    what = f"target {target:,}" if isinstance(target, int) else 'the largest ' + unit + "'s count as target" if target is None else f"targets {target}"
+    if cap is not None: what += f" capped at {cap:,}"
+    raise DataError(f"{what} would mean {n:,} synthetic images for {name or 'this set'!r}; a plan lists at most {MAX_PLAN_IMAGES:,} "
+                    f"(MAX_PLAN_IMAGES): the largest target (or cap) accepted here is {_largest_target(real):,}")
 
 def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
                by:str='class',          # 'class' (SYNAuG*) or 'cell' (class × group, SYNAuG; needs groups)
@@ -204,7 +238,11 @@ def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
             raise DataError(f"by='cell' needs a set with groups; {name or 'this set'!r} has none (use by='class')")
         real, group_names = np.asarray(cells, np.int64), list(source.group_names)
     else: real, group_names = np.asarray(counts, np.int64), None
-    plan = Plan(classes, group_names, by, real, _targets(real, target, by, classes, group_names), seed)
+    t = _targets(real, target, by, classes, group_names)
+    unit = 'class' if by == 'class' else 'cell'
+    if cap is not None: cap = check_int(cap, f"cap (images per {unit} after filling)", whole_float=True)
+    _check_size(real, t, check_int(target, 'target', whole_float=True) if target is not None and not isinstance(target, dict) else target, cap, unit, name)
+    plan = Plan(classes, group_names, by, real, np.minimum(t, real + MAX_PLAN_IMAGES + 1).astype(np.int64), seed)   # anything clipped was refused above, or is capped below
     if cap is not None: plan = plan.capped(cap)
     return plan if budget is None else plan.with_budget(budget, share)
 
@@ -257,6 +295,8 @@ def item_seed(plan_seed:int, index:int) -> int:
 @patch
 def items(self:Plan) -> pd.DataFrame:
     "One row per synthetic image, class-major, then group, then k: index, cls, class_name, group (-1: none), group_name ('' if none), k, seed."
+    if self.total > MAX_PLAN_IMAGES:
+        raise DataError(f"this plan lists {self.total:,} synthetic images; a plan lists at most {MAX_PLAN_IMAGES:,} (MAX_PLAN_IMAGES): lower its targets, or cap them")
     flat = self.need.ravel(); G = 1 if self.by == 'class' else len(self.group_names)
     pos = np.repeat(np.arange(flat.size), flat)                      # flat class/cell of each image
     cls = pos // G
@@ -267,6 +307,13 @@ def items(self:Plan) -> pd.DataFrame:
     return pd.DataFrame({'index': np.arange(len(pos), dtype=np.int64), 'cls': cls.astype(np.int64), 'class_name': names[cls],
                          'group': grp.astype(np.int64), 'group_name': gnames, 'k': k.astype(np.int64),
                          'seed': np.array([item_seed(self.seed, i) for i in range(len(pos))], dtype=np.int64)})
+
+@patch
+def locate(self:Plan, index) -> tuple[np.ndarray, np.ndarray]:
+    "(class, group) of the items `index` (group -1 in a plan by class), as `items()` lists them, without listing them; indices must be in 0..total-1."
+    index = np.asarray(index, np.int64); G = 1 if self.by == 'class' else len(self.group_names)
+    pos = np.searchsorted(np.cumsum(self.need.ravel()), index, side='right')
+    return pos // G, (pos % G if self.by == 'cell' else np.full(len(index), -1, np.int64))
 
 # %% ../nbs/02_plan.ipynb #686d4f8f
 def shard(items:pd.DataFrame, rank:int, world_size:int) -> pd.DataFrame:

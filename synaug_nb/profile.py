@@ -9,17 +9,22 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from fastcore.basics import patch
-from .core import DataError
+from .core import DataError, check_number
 
 # %% auto #0
-__all__ = ['SPLIT_COLORS', 'scaled_thresholds', 'ImbalanceProfile', 'profile']
+__all__ = ['SPLIT_COLORS', 'scaled_thresholds', 'check_thresholds', 'ImbalanceProfile', 'profile']
 
 # %% ../nbs/00c_profile.ipynb #0ae4229e
 def scaled_thresholds(n_max:int, ref_max:int=500, many_above:float=100, few_below:float=20) -> tuple[float, float]:
     "The Many/Few thresholds (>100, <20 for a 500-image head, as in CIFAR-LT) scaled to a head class of `n_max` images."
     if n_max <= 0: raise DataError(f"n_max must be positive; got {n_max}")
-    f = n_max / ref_max
-    return many_above * f, few_below * f
+    check_thresholds(many_above, few_below)
+    return many_above * n_max / ref_max, few_below * n_max / ref_max   # in this order 20 * 90 / 500 is 3.6, not 3.5999999999999996
+
+def check_thresholds(many_above:float, few_below:float):
+    "Many/Few thresholds: each a finite number >= 0, and `few_below` not above `many_above`; else one `DataError` line naming both."
+    check_number(many_above, 'many_above', 0); check_number(few_below, 'few_below', 0)
+    if few_below > many_above: raise DataError(f"few_below ({few_below:g}) must not exceed many_above ({many_above:g}): a Few class has fewer images than a Many one")
 
 # %% ../nbs/00c_profile.ipynb #d3b8295a
 @dataclass
@@ -35,8 +40,7 @@ class ImbalanceProfile:
 
     def __post_init__(self):
         self.counts = np.asarray(self.counts, np.int64)
-        if self.few_below > self.many_above:
-            raise DataError(f"few_below ({self.few_below}) must not exceed many_above ({self.many_above})")
+        check_thresholds(self.many_above, self.few_below)
 
     @classmethod
     def of(cls, ds:ImageSet, many_above:float=100, few_below:float=20) -> ImbalanceProfile:

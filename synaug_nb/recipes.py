@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np
 import torch
-from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction
+from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction, check_writable
 from .gate import GATE_MODES, GateStop, run_gate, fit_judge, gate_data, settle
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
@@ -133,6 +133,9 @@ class DemoConfig:
         check_fraction(self.test_frac, 'test_frac', closed=False)
         for k in ('many_above', 'few_below'):
             if getattr(self, k) is not None: check_number(getattr(self, k), k, 0)
+        if self.many_above is not None and self.few_below is not None and self.few_below > self.many_above:
+            raise DataError(f"few_below ({self.few_below:g}) must not exceed many_above ({self.many_above:g}): a Few class has fewer images than a Many one")
+        check_int(self.seed, 'seed', 0, 2**32 - 1)   # NumPy's and torch's seeds are 32-bit
         valid = self.all_methods
         self.methods = tuple(self.default_methods if self.methods is None else self.methods)
         for m in self.methods: check_in(m, valid, f'method for task {self.task!r}')
@@ -317,7 +320,7 @@ def _gate_options(cfg:DemoConfig, start:dict, out:Path) -> str:
 
 def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=False, progress:bool=False) -> dict:
     "Run the comparison of `cfg` into `out`; returns (and writes to `out/results.json`) the results, and writes `out/report.html`."
-    cfg = cfg or DemoConfig(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    cfg = cfg or DemoConfig(); out = check_writable(out)   # a read-only or full disk is reported before any training
     clock = _Clock(quiet); longtail = cfg.task == 'longtail'
     bench = demo_benchmark(cfg, root); tr = bench.train
     clock('data', f"{bench.name}: train {len(tr)} images ({int(tr.counts().max())} -> {int(tr.counts().min())} per class), "

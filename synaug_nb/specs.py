@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from PIL import Image
-from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction
+from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction, mode_8bit, to_8bit
 from .data import ImageSet, FileList
 from .profile import scaled_thresholds
 from .imbalance import longtail_counts, take_per_class, balanced_split, _class_order
@@ -19,9 +19,10 @@ from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkfac
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark, DEFAULT_IMBALANCE
 
 # %% auto #0
-__all__ = ['SPEC_KINDS', 'TASKS', 'SPEC_KIND_PLUGINS', 'MAX_IN_MEMORY', 'MIN_GENERATOR_PER_CLASS', 'DataSpec', 'SpecKind',
-           'register_kind', 'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts', 'materialize',
-           'resize_transform', 'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset', 'load_data']
+__all__ = ['SPEC_KINDS', 'TASKS', 'SPEC_KIND_PLUGINS', 'MAX_IN_MEMORY', 'DEFAULT_TEST_FRAC', 'MIN_GENERATOR_PER_CLASS',
+           'DataSpec', 'SpecKind', 'register_kind', 'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts',
+           'materialize', 'resize_transform', 'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset',
+           'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -66,6 +67,15 @@ def spec_kinds() -> dict:
             except Exception as e: raise DataError(f"the data spec plugin {ep.name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}") from e
     return SPEC_KINDS
 
+def _split_args(rest:str, lo:int, hi:int) -> tuple:
+    "The arguments after the kind: a kind of one argument takes all the rest (a path may hold ':'); of several, the first takes the ':' the others leave."
+    if not rest: return ()
+    if hi <= 1: return (rest,)
+    parts = rest.split(':'); extra = len(parts) - hi
+    if extra > 0: parts = [':'.join(parts[:extra + 1]), *parts[extra + 1:]]
+    if len(parts) > lo and not Path(parts[0]).is_dir() and Path(f'{parts[0]}:{parts[1]}').is_dir(): parts = [f'{parts[0]}:{parts[1]}', *parts[2:]]
+    return tuple(parts)
+
 def parse_spec(spec) -> DataSpec:
     "`spec` ('kind:arg:arg') checked against the registered kinds."
     if isinstance(spec, DataSpec): return spec
@@ -77,7 +87,7 @@ def parse_spec(spec) -> DataSpec:
         hint = ("" if 'experiments' in _plugins else "; the papers' experiment keys (cifar100_lt, imagenet_lt, ...) come through the installed "
                 "package's entry points, and none was found: reinstall synaug_nb (pip install -e .)")
         raise DataError(f"unknown data spec kind {kind!r} in {spec!r}; valid: {', '.join(k.usage for k in kinds.values())}{hint}")
-    k, args = kinds[kind], tuple(rest.split(':')) if rest else ()
+    k = kinds[kind]; args = _split_args(rest, *k.n_args)
     if not k.n_args[0] <= len(args) <= k.n_args[1] or any(not a for a in args):
         raise DataError(f"data spec {spec!r} is not of the form {k.usage} ({k.help})")
     return DataSpec(kind, args)
@@ -105,7 +115,7 @@ def long_tail_parts(ds:ImageSet, imbalance_factor:float, n_max:int|None=None, cl
     "`(long-tailed subset, the images left out)`; the subset is `make_long_tail`'s (same seed, same images)."
     counts_avail = ds.counts()
     if (counts_avail == 0).any(): raise DataError(f"cannot make a long tail: classes {[ds.classes[c] for c in np.flatnonzero(counts_avail == 0)]} have no images")
-    n_max = int(counts_avail.min()) if n_max is None else int(n_max)
+    n_max = int(counts_avail.min()) if n_max is None else check_int(n_max, 'n_max', whole_float=True)
     counts = np.empty(ds.n_classes, np.int64); counts[_class_order(ds, class_order, seed)] = longtail_counts(n_max, ds.n_classes, imbalance_factor, profile)
     idx = take_per_class(ds.labels, counts, seed, ds.classes)
     keep = np.zeros(len(ds), bool); keep[idx] = True
@@ -151,7 +161,7 @@ def resize_transform(size:int, mode:str='RGB'):
 def _header_shape(path, mode) -> tuple|None:
     from PIL import Image
     try:
-        with Image.open(path) as im: (w, h), m = im.size, mode or im.mode
+        with Image.open(path) as im: (w, h), m = im.size, mode or mode_8bit(im.mode)
     except Exception: return None                 # unreadable: decoding it names the file
     return (h, w, 1 if m == 'L' else 3)
 
@@ -184,6 +194,8 @@ def fit_images(ds:ImageSet, image_size:int|None=None, mode:str='RGB', in_memory:
     return ds.with_transform(resize_transform(image_size, mode)) if image_size else ds
 
 # %% ../nbs/01e_specs.ipynb #d4939fd1
+DEFAULT_TEST_FRAC = 0.2   # share of each class held out for test when the data has no test split
+
 def resolve_auto(root=None) -> str:
     "The spec 'auto' stands for: Fashion-MNIST when its idx files are found (in `root`, when given: else a `DataError`, never another data set), else 'digits'."
     try: find_fashion_mnist(root); return f'fashion-mnist:{root}' if root else 'fashion-mnist'
@@ -191,9 +203,15 @@ def resolve_auto(root=None) -> str:
         if root: raise
         return 'digits'
 
+def _own_test_split(o:dict):
+    "Refuse a `test_frac` other than the default for data that brings its own test split (nothing is held out, so it would be ignored)."
+    tf = o.get('test_frac')
+    if tf is not None and tf != DEFAULT_TEST_FRAC:
+        raise DataError(f"test_frac={tf:g} cannot apply: the data {o['spec']!r} has its own test split, so nothing is held out; leave test_frac out")
+
 def _builtin(name):
     def load(args, o):
-        root = args[0] if args else None
+        _own_test_split(o); root = args[0] if args else None
         ds = parse_spec(resolve_auto(root)).kind if name == 'auto' else name
         if o['task'] == 'longtail':
             ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else DEFAULT_IMBALANCE[ds]
@@ -209,6 +227,7 @@ def _dir(path, what) -> Path:
 def _folder(args, o):
     root = _dir(args[0], 'image')
     if (root/'train').is_dir() and (root/'test').is_dir():
+        _own_test_split(o)
         tr = load_image_folder(root/'train', mode=o['mode'], verify=o['verify'], name=f'{root.name}-train')
         te = load_image_folder(root/'test', mode=o['mode'], verify=o['verify'], name=f'{root.name}-test')
         return dict(train=tr, test=te, test_note=f"test set: '{root/'test'}'")
@@ -216,13 +235,14 @@ def _folder(args, o):
 
 def _cifar(name):
     def load(args, o):
-        root = _dir(args[0], name)
+        root = _dir(args[0], name); _own_test_split(o)
         tr, te = (load_cifar(root, name, s, verify_md5=o['verify']) for s in ('train', 'test'))
         return dict(train=tr, test=te, test_note=f"test set: the {name} test split", default_imbalance=100)
     return load
 
 def _list(args, o):
     root = _dir(args[0], 'list-file root')
+    if len(args) == 3: _own_test_split(o)
     tr = load_list_file(root, args[1], verify=o['verify'], mode=o['mode'])
     if len(args) < 3: return dict(train=tr)
     return dict(train=tr, test=load_list_file(root, args[2], classes=tr.classes, verify=o['verify'], mode=o['mode']), test_note=f"test set: '{args[2]}'")
@@ -231,7 +251,7 @@ def _utkface(args, o):
     return dict(train=load_utkface(_dir(args[0], 'UTKFace'), verify=o['verify'], mode=o['mode']))
 
 def _waterbirds(args, o):
-    root = _dir(args[0], 'Waterbirds')
+    root = _dir(args[0], 'Waterbirds'); _own_test_split(o)
     tr, te, va = (load_waterbirds(root, s, verify=o['verify'], mode=o['mode']) for s in ('train', 'test', 'val'))
     return dict(train=tr, test=te, holdout=va, test_note='test set: the test split of metadata.csv',
                 holdout_note='generator data: the validation split (disjoint from train and test)')
@@ -251,7 +271,7 @@ for _k in (SpecKind('auto', 'auto[:ROOT]', 'Fashion-MNIST if its idx files are f
 def _as_uint8(x) -> np.ndarray:
     "A PIL image, array or tensor (CHW float in [0, 1] or uint8, or HWC) as a uint8 `(H,W,C)` array."
     import torch
-    if isinstance(x, Image.Image): a = np.asarray(x.convert('RGB') if x.mode not in ('L', 'RGB') else x)
+    if isinstance(x, Image.Image): a = np.asarray(to_8bit(x))
     elif isinstance(x, torch.Tensor):
         t = x.detach().cpu()
         if t.ndim == 3 and t.shape[0] in (1, 3): t = t.permute(1, 2, 0)
@@ -292,23 +312,31 @@ def _same_classes(other:ImageSet, train:ImageSet, what:str) -> ImageSet:
 def _generator_data(spec, train:ImageSet, o:dict) -> tuple[ImageSet, str]:
     "The generator's data named by `spec`: 'train', or another data spec (its training images, all of them)."
     if spec == 'train': return train, 'generator data: the training set (as asked)'
-    s = parse_spec(spec); got = spec_kinds()[s.kind].load(s.args, {**o, 'imbalance_factor': 1.0})
+    s = parse_spec(spec); got = spec_kinds()[s.kind].load(s.args, {**o, 'imbalance_factor': 1.0, 'test_frac': None, 'spec': str(s)})
     ds = got.holdout if isinstance(got, Benchmark) else got['train']
     return _same_classes(ds, train, f"the generator data set {str(s)!r}"), f"generator data: {str(s)!r} ({len(ds)} images)"
 
 # %% ../nbs/01e_specs.ipynb #cb4023b4
-def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float, gen_given:bool=False) -> Benchmark:
+def _unused(o:dict, why:str):
+    "Refuse long-tail settings that no long-tail cut will use."
+    given = [f"{k}={o[k]!r}" for k in ('n_max', 'class_order') if o[k] is not None]
+    if given: raise DataError(f"{', '.join(given)} shape a long-tail cut, and none is made ({why}); leave them out, or give imbalance_factor > 1")
+
+def _assemble(s:DataSpec, got:dict, o:dict, test_frac:float|None, gen_given:bool=False) -> Benchmark:
     train, test, notes = got['train'], got.get('test'), []
     if test is None:
+        test_frac = DEFAULT_TEST_FRAC if test_frac is None else test_frac
         train, test = holdout_split(train, test_frac, o['seed'])
         notes.append(f"test set: a stratified hold-out of {test_frac:.0%} of each class (at least one image per class, seed {o['seed']}): {len(test)} images")
-    else: notes.append(got.get('test_note', 'test set: the spec\'s test split'))
+    else: _own_test_split(o); notes.append(got.get('test_note', 'test set: the spec\'s test split'))
     ifac = o['imbalance_factor'] if o['imbalance_factor'] is not None else got.get('default_imbalance')
     left = None
     if ifac is not None and ifac != 1 and o['task'] == 'longtail' and not got.get('long_tail_done'):
         check_number(ifac, 'imbalance_factor', 1)
         train, left = long_tail_parts(train, ifac, o['n_max'], o['class_order'], o['seed'])
         c = train.counts(); notes.append(f"long tail cut with imbalance factor {ifac:g}: {c.max()} -> {c.min()} images per class")
+    elif not got.get('long_tail_done'):
+        _unused(o, f"task {o['task']!r}" if o['task'] != 'longtail' else f"imbalance_factor is {ifac!r}")
     if got.get('holdout') is not None: hold, gnote = got['holdout'], got.get('holdout_note', 'generator data: the spec\'s hold-out')
     elif left is not None and left.counts().min() >= MIN_GENERATOR_PER_CLASS:
         n = int(left.counts().min()); hold = balanced_split(left, n, seed=o['seed'])[0]
@@ -327,7 +355,7 @@ def load_data(spec,                              # a data spec string (see the t
               task:str|None=None,                # 'longtail', 'spurious', 'fairness' (default: the kind's)
               imbalance_factor:float|None=None,  # cut a long tail (CIFAR default 100; folders and lists: as they are)
               seed:int=0,
-              test_frac:float=0.2,               # share of each class held out for test when the spec has no test split
+              test_frac:float|None=None,         # share of each class held out for test (default 0.2); another value is refused for data with its own test split
               generator_data=None,               # None (the kind's default), 'train', or another data spec
               image_size:int|None=None,          # resize (short side, centre crop); None: all images must share one size
               mode:str='RGB',                    # colour mode images are read in ('RGB' or 'L')
@@ -342,8 +370,12 @@ def load_data(spec,                              # a data spec string (see the t
     if task != 'longtail' and not k.groups:
         raise DataError(f"task {task!r} needs group labels; {s.kind} data ({k.usage}) has none; kinds with groups: "
                         f"{[n for n, v in spec_kinds().items() if v.groups]}")
-    o = dict(task=task, imbalance_factor=imbalance_factor, seed=seed, n_max=n_max, class_order=class_order, mode=mode, verify=verify)
+    if test_frac is not None: check_fraction(test_frac, 'test_frac', closed=False)
+    if n_max is not None: n_max = check_int(n_max, 'n_max', 1, whole_float=True)
+    o = dict(task=task, imbalance_factor=imbalance_factor, seed=seed, n_max=n_max, class_order=class_order, mode=mode, verify=verify,
+             test_frac=test_frac, spec=str(s))
     got = k.load(s.args, o)
+    if isinstance(got, Benchmark): _own_test_split(o)
     bench = got if isinstance(got, Benchmark) else _assemble(s, got, o, test_frac, generator_data is not None)
     bench.info = {**bench.info, 'spec': str(s), 'task': task}
     notes = bench.info.setdefault('notes', [])

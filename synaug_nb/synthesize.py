@@ -4,25 +4,26 @@
 
 # %% ../nbs/06_synthesize.ipynb #3170c37e
 from __future__ import annotations
-import csv, io, json, os, socket, time
+import csv, io, json, os, re, socket, time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
 from .core import DataError, load_image, to_pil, atomic_write, check_int, storage_error, check_writable, check_number, progress_bar
 from .data import ImageSet, FileList
-from .plan import Plan, shard, item_seed
+from .plan import Plan, shard, item_seed, read_json
 from .prompts import PromptBook
 from .generators import Generator
 from .feedback import Feedback
 from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'RUN_NOTES', 'image_path', 'attempt_seed', 'run_settings', 'folder_lock', 'read_manifest',
-           'SynthResult', 'synthesize', 'load_synthetic', 'dropped_set', 'filter_summary', 'check_plan_fits']
+__all__ = ['MANIFEST_COLUMNS', 'RUN_SETTING_KEYS', 'RUN_NOTES', 'image_path', 'attempt_seed', 'run_settings', 'folder_lock',
+           'read_manifest', 'preflight', 'SynthResult', 'synthesize', 'load_synthetic', 'dropped_set', 'filter_summary',
+           'check_plan_fits']
 
 # %% ../nbs/06_synthesize.ipynb #6cb1055a
 MANIFEST_COLUMNS = ['index', 'file', 'cls', 'class_name', 'group', 'group_name', 'prompt', 'modifier', 'seed', 'backend',
@@ -61,33 +62,76 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
         s['scheduler_config'] = json.loads(json.dumps({k: v for k, v in dict(generator.scheduler.config).items() if not k.startswith('_')}, default=str))
     return s
 
+RUN_SETTING_KEYS = ('plan_fingerprint', 'plan', 'backend', 'model_id', 'steps', 'guidance_scale', 'batch_size', 'world_size', 'criterion',
+                    'feedback_scale', 'feedback_every', 'feedback_min_alpha_bar', 'prompts', 'scheduler', 'scheduler_swap', 'filter',
+                    'generator_settings', 'scheduler_config')   # what `run_settings` may record
 _RECORDED_LATER = ('generator_settings', 'scheduler_config', 'feedback_min_alpha_bar')   # folders written before these were recorded resume, and get them
+_GENERATOR_SETTINGS_LATER = ('image_size', 'channels', 'height', 'width', 'negative_prompt')   # generator settings recorded since 2026-12: older folders resume, and get them
 RUN_NOTES = ('gate', 'synthesis_start')   # what a run records beside its settings (the quality gate, where the images start): never compared on resume
+
+def _fix(out) -> str: return f"delete the folder '{out}' or choose another output folder (--out); nothing in it was changed"
+
+def _read_run(out:Path) -> dict:
+    "The folder's run.json; a cut or damaged one is a one-line `DataError` naming it."
+    return read_json(Path(out)/'run.json', f"it was cut short or edited: {_fix(out)}")
+
+def _short(v, n:int=60) -> str:
+    s = repr(v); return s if len(s) <= n else s[:n - 3] + '...'
+
+def _what_differs(old:dict, new:dict, diff:list) -> str:
+    "'KEY: the folder's X, now Y' for each differing setting (one level into dicts: generator_settings.height)."
+    parts = []
+    for k in diff:
+        a, b = old.get(k), new.get(k)
+        if k in ('plan', 'plan_fingerprint'): continue   # named by the fingerprints
+        if isinstance(a, dict) and isinstance(b, dict):
+            parts += [f"{k}.{s}: the folder's {_short(a.get(s))}, now {_short(b.get(s))}" for s in sorted(set(a) | set(b)) if a.get(s) != b.get(s)]
+        else: parts.append(f"{k}: the folder's {_short(a)}, now {_short(b)}")
+    return ''.join(f"; {p}" for p in parts[:6]) + ('; ...' if len(parts) > 6 else '')
+
+def _check_settings(out:Path, old:dict, settings:dict, keys=None) -> list:
+    "Raise the refusal when `settings` (only its `keys`; default: all) differ from the folder's `old` ones; returns ['filter'] when an unfiltered folder is filtered now, else []."
+    og, ng = old.get('generator_settings'), settings.get('generator_settings')
+    if isinstance(og, dict) and isinstance(ng, dict):   # settings an older folder lacks are not compared
+        settings = {**settings, 'generator_settings': {k: v for k, v in ng.items() if k in og or k not in _GENERATOR_SETTINGS_LATER}}
+    keys = set(old) | set(settings) if keys is None else set(keys)
+    diff = sorted(k for k in keys if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old) and k not in RUN_NOTES)
+    if diff == ['filter'] and 'filter' not in old: return diff   # filtering a finished or partial unfiltered folder: its images stay
+    if diff == ['filter']:
+        raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
+    if diff:
+        what = "another plan's manifest" if 'plan_fingerprint' in diff else 'the manifest of a run with other settings'
+        hint = (" (its images were sampled with another scheduler: resume with the sampler that made them, --sampler or Generator.use_sampler; "
+                "the embedded generator's default was 'ddim-leading' until 2026-12)") if {'scheduler', 'scheduler_config'} & set(diff) else ''
+        raise DataError(f"output folder '{out}' holds {what} (differs in {diff}{_what_differs(old, settings, diff)}; plan {old.get('plan_fingerprint')} vs "
+                        f"{settings.get('plan_fingerprint')}){hint}; choose another folder or delete it")
+    return []
 
 def _claim_folder(out:Path, settings:dict):
     "Write run.json, or check that the folder's run.json is this run's; raise (writing nothing) otherwise."
     rj = out/'run.json'
     if rj.exists():
-        try: old = json.loads(rj.read_text())
-        except json.JSONDecodeError as e: raise DataError(f"'{rj}' is not valid JSON ({e}); move the folder away or fix the file") from None
-        diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old) and k not in RUN_NOTES)
-        if not diff and any(k in settings and k not in old for k in _RECORDED_LATER):
-            atomic_write(rj, json.dumps({**old, **{k: settings[k] for k in _RECORDED_LATER if k in settings}}, indent=1)); return
-        if diff == ['filter'] and 'filter' not in old:   # filtering a finished or partial unfiltered folder: its images stay
-            atomic_write(rj, json.dumps(settings, indent=1)); return
-        if diff == ['filter']:
-            raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
-        if diff:
-            what = "another plan's manifest" if 'plan_fingerprint' in diff else 'the manifest of a run with other settings'
-            hint = (" (its images were sampled with another scheduler: resume with the sampler that made them, --sampler or Generator.use_sampler; "
-                    "the embedded generator's default was 'ddim-leading' until 2026-12)") if {'scheduler', 'scheduler_config'} & set(diff) else ''
-            raise DataError(f"output folder '{out}' holds {what} (differs in {diff}; plan {old.get('plan_fingerprint')} vs "
-                            f"{settings['plan_fingerprint']}){hint}; choose another folder or delete it")
+        old = _read_run(out)
+        if _check_settings(out, old, settings) == ['filter']:
+            atomic_write(rj, json.dumps({**settings, **{k: old[k] for k in RUN_NOTES if k in old}}, indent=1)); return
+        new = {**old, **{k: settings[k] for k in _RECORDED_LATER if k in settings}}   # what older folders lack, recorded now
+        if new != old: atomic_write(rj, json.dumps(new, indent=1))
     else:
         if out.exists() and any(p.name.startswith('manifest-') for p in out.iterdir()):
             raise DataError(f"output folder '{out}' holds manifests but no run.json; it is not a synaug output folder to resume")
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(rj, json.dumps(settings, indent=1))
+
+def _folder_plan(out) -> tuple[dict, Plan]:
+    "The run.json of synthesize folder `out` and the plan it records (checked against its fingerprint)."
+    out = Path(out); rj = out/'run.json'
+    if not rj.is_file(): raise DataError(f"'{out}' is not a synthesize output folder (no run.json)")
+    run = _read_run(out)
+    try: plan = Plan.from_dict(run.get('plan'))
+    except DataError as e: raise DataError(f"'{rj}' records no valid plan ({e}); {_fix(out)}") from None
+    if run.get('plan_fingerprint', plan.fingerprint()) != plan.fingerprint():
+        raise DataError(f"'{rj}' records plan fingerprint {run['plan_fingerprint']!r} but holds a plan of fingerprint {plan.fingerprint()}: it was edited; {_fix(out)}")
+    return run, plan
 
 # %% ../nbs/06_synthesize.ipynb #d43ce7d9
 try: import fcntl
@@ -109,26 +153,84 @@ def folder_lock(out, rank:int=0, world_size:int=1):
     finally: f.close()                     # closing the file releases the lock
 
 # %% ../nbs/06_synthesize.ipynb #045aa609
-def _read_one(f:Path) -> pd.DataFrame|None:
-    try: return pd.read_csv(f, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError: return None
-    except pd.errors.ParserError:   # a torn last line from a kill: keep the complete rows
-        lines = f.read_text().splitlines(); return pd.read_csv(io.StringIO('\n'.join(lines[:-1])), dtype=str, keep_default_na=False)
+_OLDER_HEADERS = (MANIFEST_COLUMNS[:MANIFEST_COLUMNS.index('attempt')], MANIFEST_COLUMNS[:-1])   # what earlier versions wrote: before filtering, before `condition`
+_INT_COLUMNS = ('index', 'cls', 'group', 'seed', 'attempt')
+_VERDICTS = ('', 'kept', *FILTER_REASONS)
+
+def _check_header(mf:Path, header:list):
+    "A `DataError` naming `mf`, the first column that is off and the expected header, unless `header` is today's or an earlier version's."
+    if header == MANIFEST_COLUMNS or header in _OLDER_HEADERS: return
+    k = next((i for i, (a, b) in enumerate(zip(header, MANIFEST_COLUMNS)) if a != b), min(len(header), len(MANIFEST_COLUMNS)))
+    got, want = (repr(header[k]) if k < len(header) else 'missing'), (repr(MANIFEST_COLUMNS[k]) if k < len(MANIFEST_COLUMNS) else 'no column')
+    raise DataError(f"'{mf}' line 1: not a synaug manifest header (column {k + 1} is {got}, expected {want}); expected the header "
+                    f"{','.join(MANIFEST_COLUMNS)}; restore the file, or {_fix(mf.parent)}")
+
+def _complete(raw:bytes) -> bytes: return raw[:raw.rfind(b'\n') + 1]   # a last row torn by a kill has no line end yet: its image is made again
+
+def _read_one(mf:Path) -> pd.DataFrame:
+    "The complete rows of shard manifest `mf` as text in today's columns, each with its line number (`_line`)."
+    try: text = _complete(mf.read_bytes()).decode('utf-8')
+    except UnicodeDecodeError as e: raise DataError(f"'{mf}' is not UTF-8 text (byte {e.start}); restore the file, or {_fix(mf.parent)}") from None
+    rd, rows, lines = csv.reader(io.StringIO(text, newline='')), [], []
+    try:
+        header = next(rd, None)
+        if header is not None: _check_header(mf, header)
+        start = rd.line_num + 1
+        for row in rd:
+            if len(row) != len(header):
+                raise DataError(f"'{mf}' line {start}: {len(row)} fields, the header has {len(header)}; restore the file, or {_fix(mf.parent)}")
+            rows.append(row + [''] * (len(MANIFEST_COLUMNS) - len(header))); lines.append(start); start = rd.line_num + 1
+    except csv.Error as e: raise DataError(f"'{mf}' line {rd.line_num}: not CSV ({e}); restore the file, or {_fix(mf.parent)}") from None
+    df = pd.DataFrame(rows, columns=MANIFEST_COLUMNS, dtype=object)
+    return df.assign(_line=np.array(lines, np.int64), _file=mf.name)
+
+def _py(v): return v.item() if isinstance(v, np.generic) else v
+
+def _row_error(out:Path, r, problem:str) -> DataError:
+    return DataError(f"'{out/r['_file']}' line {r['_line']} (index {r['index']}): {problem}; the manifest does not match its folder's plan "
+                     f"(edited, or copied from another folder): restore it, or {_fix(out)}")
+
+def _verify(out:Path, df:pd.DataFrame, plan:Plan, files:list):
+    "Every row against the folder's plan and the folder: index, class, group and their names, attempt, verdict, and the file (`image_path`'s name, inside the folder)."
+    n, idx, att = plan.total, df['index'].to_numpy(), df['attempt'].to_numpy()
+    def first(bad): return df.iloc[int(np.argmax(bad))]
+    if (bad := (idx < 0) | (idx >= n)).any(): r = first(bad); raise _row_error(out, r, f"index {r['index']} is not an item of the plan (0..{n - 1})")
+    cls, grp = plan.locate(idx)
+    gnames = np.array(plan.group_names, object)[grp] if plan.by == 'cell' else np.full(len(df), '', object)
+    for col, want in (('cls', cls), ('class_name', np.array(plan.classes, object)[cls]), ('group', grp), ('group_name', gnames)):
+        if (bad := df[col].to_numpy() != want).any():
+            r = first(bad); raise _row_error(out, r, f"{col} is {_py(r[col])!r}, but the plan puts item {r['index']} in {col} {_py(want[int(np.argmax(bad))])!r}")
+    if (bad := att < 0).any(): raise _row_error(out, first(bad), f"attempt {first(bad)['attempt']} is negative")
+    if (bad := ~df['verdict'].isin(_VERDICTS).to_numpy()).any(): raise _row_error(out, first(bad), f"verdict {first(bad)['verdict']!r} is none of {list(_VERDICTS)}")
+    for k, (f, w) in enumerate(zip(df['file'], files)):
+        if f.replace('\\', '/') == w: continue
+        p = PurePath(f); parts = f.replace('\\', '/').split('/')
+        why = ('is an absolute path' if p.is_absolute() or f.startswith(('/', '\\')) or re.match(r'[A-Za-z]:', f) else "leaves the folder ('..')" if '..' in parts
+               else f"is not item {idx[k]}'s image (attempt {att[k]})")
+        raise _row_error(out, df.iloc[k], f"file {f!r} {why}; expected {w!r} inside the folder")
+    root = out.resolve()
+    for k, w in enumerate(files):   # no link out of the folder: neither images/, a sub-folder nor the file
+        if k and os.path.dirname(w) == os.path.dirname(files[k - 1]) and not os.path.islink(out/w): continue
+        for p in (out/'images', (out/w).parent, out/w):
+            if not p.resolve().is_relative_to(root):
+                raise _row_error(out, df.iloc[k], f"file {w!r} leads through the link '{p}' to '{p.resolve()}', outside the folder")
 
 def read_manifest(out, check_files:bool=False, history:bool=False) -> pd.DataFrame:
-    "The manifest rows under `out` (all shards): the last row per plan index (with `history`, every row in write order); with `check_files`, only rows whose image decodes."
-    out = Path(out); frames = [df for f in sorted(out.glob('manifest-*.csv')) if (df := _read_one(f)) is not None]
-    if not frames: return pd.DataFrame(columns=MANIFEST_COLUMNS)
-    df = pd.concat(frames, ignore_index=True)
-    for c in MANIFEST_COLUMNS:   # manifests written before a column existed
-        if c not in df: df[c] = ''
-    df = df.fillna('')
-    whole = np.logical_and.reduce([pd.to_numeric(df[c], errors='coerce').notna() for c in ('index', 'cls', 'group', 'seed')]) & (df['file'] != '')
-    df = df[whole]   # a row torn by a kill lacks fields: it is not read (its image is made again)
-    text = {c: str for c in ('file', 'class_name', 'group_name', 'prompt', 'modifier', 'backend', 'model_id', 'criterion', 'verdict', 'condition')}
+    "The manifest rows under `out` (all shards), each checked against the folder's plan: the last row per plan index (with `history`, every row in write order); with `check_files`, only rows whose image decodes."
+    out = Path(out); mfs = sorted(out.glob('manifest-*.csv'))
+    if not mfs: return pd.DataFrame(columns=MANIFEST_COLUMNS)
+    if not (out/'run.json').is_file(): raise DataError(f"output folder '{out}' holds manifests but no run.json; it is not a synaug output folder")
+    _, plan = _folder_plan(out)
+    df = pd.concat([_read_one(f) for f in mfs], ignore_index=True)
+    df.loc[df['attempt'] == '', 'attempt'] = '0'   # manifests written before filtering
+    for c in _INT_COLUMNS:
+        if (bad := ~df[c].str.fullmatch(r'-?\d{1,18}').astype(bool).to_numpy()).any():
+            r = df.iloc[int(np.argmax(bad))]; raise _row_error(out, r, f"{c} {r[c]!r} is not a whole number")
+    text = {c: str for c in ('file', 'class_name', 'group_name', 'prompt', 'modifier', 'backend', 'model_id', 'criterion', 'verdict', 'condition', '_file')}
     df = pd.read_csv(io.StringIO(df.to_csv(index=False)), dtype=text, keep_default_na=False)   # numbers typed as numbers again
-    df = df.astype({'index': np.int64, 'cls': np.int64, 'group': np.int64, 'seed': np.int64})
-    df['attempt'] = pd.to_numeric(df['attempt'], errors='coerce').fillna(0).astype(np.int64)
+    df = df.astype({c: np.int64 for c in _INT_COLUMNS})
+    _verify(out, df, plan, [image_path('', i, a).as_posix() for i, a in zip(df['index'], df['attempt'])])
+    df = df.drop(columns=['_line', '_file'])
     for c in SCORE_COLUMNS: df[c] = pd.to_numeric(df[c], errors='coerce')
     if not history: df = df.drop_duplicates('index', keep='last').sort_values('index')
     df = df.reset_index(drop=True)
@@ -143,19 +245,41 @@ def _decodes(path) -> bool:
     except (DataError, OSError, SyntaxError, ValueError): return False
 
 def _open_manifest(mf:Path):
-    "Open shard manifest `mf` for appending: a row torn by a kill is cut off, and an older header is rewritten to today's columns (rows kept)."
+    "Open shard manifest `mf` for appending: a row torn by a kill is cut off, and an earlier version's header gets today's columns (each row's fields kept in place, the new ones empty); any other header is refused, the file untouched."
     if mf.exists() and mf.stat().st_size:
-        raw = mf.read_bytes()
-        if not raw.endswith(b'\n'): raw = raw[:raw.rfind(b'\n') + 1]; mf.write_bytes(raw)   # the torn row's image is made again
-        header = next(csv.reader(io.StringIO(raw.decode())), [])
-        if header != MANIFEST_COLUMNS:
-            rows = list(csv.DictReader(io.StringIO(raw.decode())))
-            buf = io.StringIO(); w = csv.DictWriter(buf, MANIFEST_COLUMNS, extrasaction='ignore', restval=''); w.writeheader(); w.writerows(rows)
+        raw = mf.read_bytes(); whole = _complete(raw)
+        rows = list(csv.reader(io.StringIO(whole.decode('utf-8'), newline='')))
+        if rows: _check_header(mf, rows[0])
+        if whole != raw: mf.write_bytes(whole)   # the torn row's image is made again
+        if rows and rows[0] != MANIFEST_COLUMNS:
+            buf = io.StringIO(); w = csv.writer(buf); w.writerow(MANIFEST_COLUMNS)
+            w.writerows(r + [''] * (len(MANIFEST_COLUMNS) - len(r)) for r in rows[1:])
             atomic_write(mf, buf.getvalue())
     new = not mf.exists() or mf.stat().st_size == 0
     fh = open(mf, 'a', newline=''); w = csv.DictWriter(fh, MANIFEST_COLUMNS, extrasaction='ignore', restval='')
     if new: w.writeheader(); fh.flush()
     return fh, w
+
+# %% ../nbs/06_synthesize.ipynb #04b0bef4
+def preflight(out,                      # the output folder `synthesize` will write
+              settings:dict|None=None,  # entries of `run_settings`'s dict known now; the others are not compared
+              rank:int=0, world_size:int=1,  # the shard that will be written
+              complete:bool=False) -> Path:  # `settings` is a run's whole `run_settings`: a setting it leaves out (e.g. the default scheduler) differs too
+    "Refuse, before any generator is trained, an `out` that `synthesize` would refuse: under a file, not writable, locked by another writer, or holding a run with other `settings` or manifests that do not match its plan."
+    out = Path(out)
+    if bad := sorted(set(settings or {}) - set(RUN_SETTING_KEYS)): raise DataError(f"unknown run settings {bad}; valid: {list(RUN_SETTING_KEYS)}")
+    p = out
+    while not p.exists() and p != p.parent: p = p.parent
+    if not p.is_dir(): raise DataError(f"output folder '{out}' cannot be made: '{p}' is a file; choose another output folder (--out)")
+    if (out/'run.json').is_file():
+        if settings: _check_settings(out, _read_run(out), settings, keys=None if complete else settings)
+        read_manifest(out)   # every row against the plan
+    elif out.is_dir() and any(q.name.startswith('manifest-') for q in out.iterdir()):
+        raise DataError(f"output folder '{out}' holds manifests but no run.json; it is not a synaug output folder to resume")
+    check_writable(out, create=False)   # a new folder is not made yet: a refusal later leaves nothing behind
+    if out.is_dir():
+        with folder_lock(out, rank, world_size): pass   # another writer is refused now
+    return out
 
 # %% ../nbs/06_synthesize.ipynb #d98ec4a1
 @dataclass
@@ -219,8 +343,7 @@ def synthesize(plan:Plan, generator:Generator, out,
     if prompts is not None: items = prompts.prompts_for(items)
     else: items = items.assign(prompt='', modifier='')
     mine = shard(items, rank, world_size).reset_index(drop=True)
-    if (out/'run.json').is_file(): _claim_folder(out, settings)   # another plan's folder is refused before its lock is touched
-    check_writable(out)                                            # a read-only or full disk is reported before any image is made
+    preflight(out, settings, rank, world_size, complete=True)   # another plan's folder, a read-only or full disk, another writer: refused before any image is made
     with folder_lock(out, rank, world_size):
         return _run(out, plan, items, mine, generator, settings, prompts, feedback, filter, steps, guidance_scale, batch_size, rank, world_size,
                     progress, max_batches, max_attempts, t0, notes)
@@ -231,7 +354,7 @@ def _run(out, plan, items, mine, generator, settings, prompts, feedback, filter,
     _claim_folder(out, settings)
     if notes:
         if bad := sorted(set(notes) - set(RUN_NOTES)): raise DataError(f"notes takes the keys {list(RUN_NOTES)}; got {bad}")
-        atomic_write(out/'run.json', json.dumps({**json.loads((out/'run.json').read_text()), **notes}, indent=1))
+        atomic_write(out/'run.json', json.dumps({**_read_run(out), **notes}, indent=1))
     done = set(read_manifest(out, check_files=filter is None)['index'].tolist())   # with a filter, broken files are remade at their attempt
     batches = [mine.iloc[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     todo = [b for b in batches if not set(b['index']).issubset(done)]
@@ -271,7 +394,7 @@ def _filter_folder(out:Path, plan:Plan, items:pd.DataFrame, generator, filt:Samp
         new = cur[cur['verdict'] == '']
         if len(new):
             sc = filt.score_set(ImageSet(FileList([out/f for f in new.file]), new['cls'].to_numpy(), plan.classes, name='to score'))
-            if fj.is_file(): th = json.loads(fj.read_text())['thresholds']
+            if fj.is_file(): th = read_json(fj, f"it was cut short or edited: {_fix(out)}").get('thresholds')
             else:   # the first pass: every item is at attempt 0
                 th = filt.thresholds(sc); atomic_write(fj, json.dumps({'settings': filt.settings(), 'thresholds': th}, indent=1))
             rows = new.reset_index(drop=True).copy()
@@ -291,9 +414,7 @@ def _filter_folder(out:Path, plan:Plan, items:pd.DataFrame, generator, filt:Samp
 # %% ../nbs/06_synthesize.ipynb #99d2cc37
 def load_synthetic(out, check_complete:bool=True) -> ImageSet:
     "The images of a `synthesize` folder as a synthetic `ImageSet` (manifest rows as `meta`)."
-    out = Path(out); rj = out/'run.json'
-    if not rj.is_file(): raise DataError(f"'{out}' is not a synthesize output folder (no run.json)")
-    run = json.loads(rj.read_text()); plan = Plan.from_dict(run['plan'])
+    out = Path(out); run, plan = _folder_plan(out)
     df = read_manifest(out)
     if 'filter' in run:   # only the images that passed the filter
         df = df[df['verdict'] == 'kept'].reset_index(drop=True)
@@ -307,23 +428,19 @@ def load_synthetic(out, check_complete:bool=True) -> ImageSet:
 
 def dropped_set(out) -> ImageSet:
     "The images a filter dropped in `out` (every attempt), with their manifest rows (verdict = the reason) as `meta`."
-    out = Path(out); h = read_manifest(out, history=True)
+    out = Path(out); _, plan = _folder_plan(out); h = read_manifest(out, history=True)
     d = h[h['verdict'].isin(FILTER_REASONS)].drop_duplicates(['index', 'attempt'], keep='last').reset_index(drop=True)
-    plan = Plan.from_dict(json.loads((out/'run.json').read_text())['plan'])
     return ImageSet(FileList([out/f for f in d.file]), d['cls'].to_numpy(np.int64), plan.classes, domain='synthetic', meta=d, name=f'dropped:{out.name}')
 
 def filter_summary(out) -> pd.DataFrame:
     "Per class: images kept, and images dropped by each reason (all attempts)."
-    out = Path(out); h = read_manifest(out, history=True); h = h[h['verdict'] != ''].drop_duplicates(['index', 'attempt'], keep='last')
+    out = Path(out); _, plan = _folder_plan(out); h = read_manifest(out, history=True); h = h[h['verdict'] != ''].drop_duplicates(['index', 'attempt'], keep='last')
     t = pd.crosstab(h['class_name'], h['verdict']).reindex(columns=['kept', *FILTER_REASONS], fill_value=0)
-    plan = Plan.from_dict(json.loads((out/'run.json').read_text())['plan'])
     return t.reindex([c for c in plan.classes if c in t.index])
 
 def check_plan_fits(out, real:ImageSet):
     "Refuse the synthetic folder `out` when its plan assumed other real counts than `real` has: their union would not be the uniform set the plan was made for."
-    rj = Path(out)/'run.json'
-    if not rj.is_file(): raise DataError(f"'{out}' is not a synthesize output folder (no run.json)")
-    plan = Plan.from_dict(json.loads(rj.read_text())['plan'])
+    _, plan = _folder_plan(out)
     if list(plan.classes) != list(real.classes): return          # `check_synthetic` names the classes
     if plan.by == 'cell' and not real.has_groups: raise DataError(f"'{out}' was planned per class x group cell; the real set {real.name!r} has no groups")
     have = real.counts() if plan.by == 'class' else real.cell_counts()

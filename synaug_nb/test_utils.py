@@ -4,14 +4,14 @@
 
 # %% ../nbs/00a_test_utils.ipynb #ea1c3bb3
 from __future__ import annotations
-import gzip, pickle, struct
+import gzip, pickle, struct, zlib
 from pathlib import Path
 import numpy as np
 from PIL import Image
 
 # %% auto #0
 __all__ = ['PHOTO_CLASSES', 'toy_images', 'ManualTimers', 'write_idx', 'write_fashion_mnist', 'write_cifar', 'write_image_folder',
-           'write_photo_folder', 'write_waterbirds', 'write_utkface', 'write_imagenet_lt']
+           'write_bomb_png', 'write_photo_folder', 'write_waterbirds', 'write_utkface', 'write_imagenet_lt']
 
 # %% ../nbs/00a_test_utils.ipynb #d1306f96
 def toy_images(labels, size:int=28, channels:int=1, seed:int=0) -> np.ndarray:
@@ -62,21 +62,25 @@ def write_fashion_mnist(root, n_train:int=60, n_test:int=20, seed:int=0) -> Path
     return root
 
 # %% ../nbs/00a_test_utils.ipynb #503da62c
-def write_cifar(root, name:str='cifar10', n_train:int=50, n_test:int=20, seed:int=0) -> Path:
+def write_cifar(root, name:str='cifar10', n_train:int=50, n_test:int=20, seed:int=0,
+                protocol:int=pickle.DEFAULT_PROTOCOL, # pickle protocol (the official files are Python 2 pickles, protocol 2)
+                bytes_keys:bool=False,                # dict keys as bytes, as the official files read with encoding='bytes'
+               ) -> Path:
     "A CIFAR-10/100 python-pickle folder (`cifar-10-batches-py` / `cifar-100-python`) as torchvision reads it."
     root = Path(root); c100 = name == 'cifar100'
     d = root/('cifar-100-python' if c100 else 'cifar-10-batches-py'); d.mkdir(parents=True, exist_ok=True)
     n_cls = 100 if c100 else 10
+    keys = lambda dct: {(k.encode() if bytes_keys else k): v for k, v in dct.items()}
     def batch(n, s):
         y = (np.arange(n) % n_cls).tolist()
         x = toy_images(y, 32, 3, seed=s).transpose(0, 3, 1, 2).reshape(n, -1)
         return {'data': x, ('fine_labels' if c100 else 'labels'): y, 'coarse_labels': [v // 5 for v in y]} if c100 else {'data': x, 'labels': y}
     files = [('train', n_train)] if c100 else [(f'data_batch_{i}', n_train // 5 + (i <= n_train % 5)) for i in range(1, 6)]
     for k, (fn, n) in enumerate(files + [('test' if c100 else 'test_batch', n_test)]):
-        pickle.dump(batch(n, seed + k), open(d/fn, 'wb'))
+        (d/fn).write_bytes(pickle.dumps(keys(batch(n, seed + k)), protocol))
     names = [f'class{i:02d}' for i in range(n_cls)]
     meta = {'fine_label_names': names, 'coarse_label_names': [f'super{i}' for i in range(20)]} if c100 else {'label_names': names}
-    pickle.dump(meta, open(d/('meta' if c100 else 'batches.meta'), 'wb'))
+    (d/('meta' if c100 else 'batches.meta')).write_bytes(pickle.dumps(keys(meta), protocol))
     return root
 
 # %% ../nbs/00a_test_utils.ipynb #dd17eca1
@@ -88,6 +92,17 @@ def write_image_folder(root, classes=('cat', 'dog', 'fox'), n_per_class=4, size:
         for i, im in enumerate(toy_images([c] * n, size, 3, seed=seed + c)):
             Image.fromarray(im).save(root/name/f'{name}_{i:04d}.{ext}')
     return root
+
+# %% ../nbs/00a_test_utils.ipynb #b30ef1fb
+def write_bomb_png(path, width:int=20000, height:int=20000) -> Path:
+    "A valid 1-bit black PNG of `width`×`height` pixels, tiny on disk."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = lambda kind, data: struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    z, row = zlib.compressobj(9), bytes(1 + (width + 7) // 8)        # filter byte 0, then the packed pixels
+    idat = b''.join(z.compress(row) for _ in range(height)) + z.flush()
+    ihdr = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)    # bit depth 1, greyscale
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+    return path
 
 # %% ../nbs/00a_test_utils.ipynb #1f815954
 PHOTO_CLASSES = {'temple': (0, 0.0, 0.5), 'trees': (0, 0.5, 1.0), 'flower': (1, 0.0, 1.0)}   # (scikit-learn sample image, rows from, to)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #402e0a7f
 from __future__ import annotations
-import json, math
+import io, json, math, os
 from contextlib import closing
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,7 +16,7 @@ from .core import DataError, check_in, atomic_write, check_int, check_number, St
 from .data import ImageSet
 from .batches import BatchSampler, Batches, shift_flip
 from .imbalance import balanced_split
-from .models import state_mismatch, head_of, init_linear, small_cnn
+from .models import state_mismatch, head_of, init_linear, small_cnn, load_tensors
 from .feedback import ClassifierView
 
 # %% auto #0
@@ -253,22 +253,20 @@ class Learner:
         return self
 
     def _save(self, ckpt, opt, sched):
-        "Write the weights and the training state of this step; both are written before either replaces the last good pair."
-        from safetensors.torch import save_file
+        "Write the weights and the training state of this step; both are written before either replaces the last good pair. Bytes are made in memory, so a failed write is an `OSError` naming its file: a `StorageError`."
+        from safetensors.torch import save
         ckpt = Path(ckpt); tm, ts = ckpt/'.model.safetensors.tmp', ckpt/'.state.pt.tmp'
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.acc.unwrap_model(self.model).state_dict().items()}
+        state = {'step': self.step, 'opt': opt.state_dict(), 'sched': sched.state_dict(),
+                 'sampler': json.dumps(self.batches.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
+        buf = io.BytesIO(); torch.save(state, buf)
+        at = ckpt
         try:
             ckpt.mkdir(parents=True, exist_ok=True)
-            sd = {k: v.detach().cpu().contiguous() for k, v in self.acc.unwrap_model(self.model).state_dict().items()}
-            save_file(sd, str(tm), metadata={'step': str(self.step)})
-            state = {'step': self.step, 'opt': opt.state_dict(), 'sched': sched.state_dict(),
-                     'sampler': json.dumps(self.batches.state()), 'g': self.g.get_state(), 'history': json.dumps(self.history)}
-            torch.save(state, ts)
+            for at, data in ((ckpt/'model.safetensors', save(sd, metadata={'step': str(self.step)})), (ckpt/'state.pt', buf.getvalue())):
+                with open(tm if at.name == 'model.safetensors' else ts, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
             tm.replace(ckpt/'model.safetensors'); ts.replace(ckpt/'state.pt')
-        except OSError as e: raise storage_error(e, ckpt) from e
-        except RuntimeError as e:   # torch.save reports a failed write as a RuntimeError
-            if 'write' not in str(e).lower(): raise
-            raise StorageError(f"cannot write the checkpoint in '{ckpt}' ({str(e).splitlines()[0]}); the last complete checkpoint is kept: "
-                               f"free space and resume") from e
+        except OSError as e: raise storage_error(e, at) from e
         finally:
             for t in (tm, ts):
                 if t.exists(): t.unlink()
@@ -281,7 +279,7 @@ class Learner:
         sd, own = load_file(str(ckpt/'model.safetensors')), self.acc.unwrap_model(self.model)
         bad = state_mismatch(own.state_dict(), sd)
         if bad: raise DataError(f"checkpoint '{ckpt}' was written by another model: {'; '.join(bad)}; resume with the model that wrote it, or use a new folder")
-        st = torch.load(ckpt/'state.pt', weights_only=True)
+        st = load_tensors(ckpt/'state.pt', fix='delete the checkpoint folder and train again')
         if saved_step is not None and int(saved_step) != int(st['step']):
             raise DataError(f"checkpoint '{ckpt}' is torn: its weights are from step {saved_step}, its training state from step {st['step']}; "
                             f"delete the folder and train again")
