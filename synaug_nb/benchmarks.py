@@ -6,7 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass, field
 import numpy as np
-from .core import DataError, check_in
+from .core import DataError, check_in, check_int
 from .data import ImageSet
 from .profile import ImbalanceProfile, scaled_thresholds
 from .imbalance import make_long_tail, balanced_split, assign_groups, assign_cells, fairness_cells, take_per_class
@@ -36,18 +36,20 @@ class Benchmark:
 # %% ../nbs/01d_benchmarks.ipynb #55967a0f
 DEFAULT_IMBALANCE = {'fashion-mnist': 100, 'digits': 10}   # the built-ins' long-tail cut when none is named (digits: 90-image classes)
 
+def _given(v, default:int, what:str) -> int: return default if v is None else check_int(v, what)   # 0 is refused, never taken for 'the default'
+
 def longtail_benchmark(dataset:str='fashion-mnist', imbalance_factor:float=100, seed:int=0, root=None,
                        n_max:int|None=None, holdout_per_class:int|None=None, class_order=None, profile:str='exp') -> Benchmark:
     "A long-tailed training set, a balanced generator hold-out and a balanced test set from a real dataset."
     check_in(dataset, ('fashion-mnist', 'digits'), 'dataset')
     if dataset == 'fashion-mnist':
         full, test = load_fashion_mnist(root, 'train'), load_fashion_mnist(root, 'test')
-        n_hold, n_max = holdout_per_class or 1000, n_max or 500
+        n_hold, n_max = _given(holdout_per_class, 1000, 'holdout_per_class'), _given(n_max, 500, 'n_max')
         thr = (100, 20)
     else:
         full = load_digits()
         test, full = balanced_split(full, 40, seed=seed + 1)
-        n_hold, n_max = holdout_per_class or 40, n_max or 90
+        n_hold, n_max = _given(holdout_per_class, 40, 'holdout_per_class'), _given(n_max, 90, 'n_max')
         thr = scaled_thresholds(n_max)
     holdout, rest = balanced_split(full, n_hold, seed=seed)
     train = make_long_tail(rest, imbalance_factor, profile, n_max=n_max, class_order=class_order, seed=seed)

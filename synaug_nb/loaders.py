@@ -103,6 +103,7 @@ def _allowed_globals() -> dict:
 class SafeUnpickler(pickle.Unpickler):
     "Unpickles plain data (dicts, lists, strings, numbers) and numpy arrays only; any other global (`os.system`, `builtins.eval`, ...) is refused unimported."
     def find_class(self, module:str, name:str):
+        "The allowed global `module.name` (numpy's array rebuilding only); any other is refused before it is imported."
         g = _allowed_globals().get((module, name))
         if g is None: raise _Forbidden(f"{module}.{name}")
         return g
