@@ -451,9 +451,16 @@ def _as_storage_error(e:Exception, out) -> Exception|None:
     else: return None
     return err if isinstance(err, StorageError) else None
 
+def _refused_anyway(category) -> bool:
+    "Pillow's decompression-bomb warning, for an image that `core.load_image` refuses itself, naming the file (`MAX_PIXELS` is below Pillow's limit)."
+    from PIL import Image
+    from synaug_nb import core
+    return issubclass(category, Image.DecompressionBombWarning) and core.MAX_PIXELS <= Image.MAX_IMAGE_PIXELS
+
 def _one_line_warning(command:str):
     "A `warnings.showwarning` that prints `synaug COMMAND: warning: MESSAGE` on one line, without the source file and line."
     def show(message, category, filename, lineno, file=None, line=None):
+        if _refused_anyway(category): return
         print(f"synaug {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
     return show
 

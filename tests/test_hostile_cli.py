@@ -173,3 +173,15 @@ def test_warnings_are_one_line(tmp_path, monkeypatch):
     r = here('train', '--data', 'digits', '--out', tmp_path)
     assert (r.returncode, r.stderr) == (0, 'synaug train: warning: skipped 2 bad files: a.png, b.png\n')
     assert warnings.showwarning is shown   # restored after main
+
+def test_bomb_is_one_line(tmp_path):
+    "Pillow's own decompression-bomb warning is not printed beside synaug's refusal, which names the file."
+    from synaug_nb.test_utils import write_image_folder, write_bomb_png
+    root = write_image_folder(tmp_path/'f', n_per_class=3)
+    write_bomb_png(root/'cat'/'bomb.png', 12000, 12000)   # 144 Mpx: over Pillow's warning (89 Mpx) and synaug's limit (64 Mpx)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('always')   # shown every time, as in a fresh process
+        r = here('profile', '--data', f'folder:{root}', '--out', tmp_path/'o')
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'bomb.png' in r.stderr and '12000x12000' in r.stderr
