@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_cli.ipynb #debf47d9
 from __future__ import annotations
-import argparse, json, re, shlex, sys, time, warnings
+import argparse, json, shlex, sys, time, warnings
 from pathlib import Path
 import synaug_nb
 from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error
@@ -443,12 +443,7 @@ def _resume_hint(a, argv) -> str:
 
 def _as_storage_error(e:Exception, out) -> Exception|None:
     "A `StorageError` for a failed write that reached `main` unconverted (an `OSError` of a full or read-only disk, or a safetensors / torch error saying so); None for anything else."
-    if isinstance(e, OSError): err = storage_error(e, e.filename or out)
-    elif (m := re.search(r'os error (\d+)', str(e))): err = storage_error(OSError(int(m.group(1)), str(e)), out)
-    elif 'PytorchStreamWriter failed writing' in str(e) or 'inline_container' in str(e) and 'write' in str(e):
-        return StorageError(f"cannot write in '{out}': a write failed (the disk is full or read-only). What was written before is kept; "
-                            f"free space (or choose another --out) and run the same command again")
-    else: return None
+    err = storage_error(e, getattr(e, 'filename', None) or out)
     return err if isinstance(err, StorageError) else None
 
 def _refused_anyway(category) -> bool:

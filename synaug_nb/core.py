@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b7191d10
 from __future__ import annotations
-import errno, math, os, random, sys, time
+import errno, math, os, random, re, sys, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -160,9 +160,17 @@ class StorageError(DataError):
 _STORAGE = {errno.ENOSPC: 'no space left on the device', errno.EDQUOT: 'the disk quota is exceeded', errno.EROFS: 'the file system is read-only',
             errno.EACCES: 'permission denied', errno.EPERM: 'permission denied'}
 
-def storage_error(e:OSError, path) -> Exception:
-    "A `StorageError` naming `path`, the cause and the fix for a full or read-only disk; `e` itself for any other `OSError`."
-    why = _STORAGE.get(getattr(e, 'errno', None))
+def _errno_of(e:Exception) -> int|None:
+    "The OS error number of a failed write: an `OSError`'s, or the one a safetensors ('os error 28') or torch writer error carries in its text."
+    if isinstance(e, OSError): return e.errno
+    m = re.search(r'os error (\d+)', str(e))
+    if m: return int(m.group(1))
+    if 'PytorchStreamWriter failed writing' in str(e): return errno.ENOSPC   # torch.save's zip writer names no cause: a full disk in practice
+    return None
+
+def storage_error(e:Exception, path) -> Exception:
+    "A `StorageError` naming `path`, the cause and the fix for a full or read-only disk (an `OSError`, or a safetensors / torch error saying so); `e` itself for anything else."
+    why = _STORAGE.get(_errno_of(e))
     if why is None: return e
     return StorageError(f"cannot write '{path}': {why}. What was written before is kept and valid; free space (or make the folder "
                         f"writable, or choose another output folder) and run the same command again to continue")

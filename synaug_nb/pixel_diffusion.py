@@ -4,7 +4,7 @@
 
 # %% ../nbs/03c_pixel_diffusion.ipynb #c6cf6ab0
 from __future__ import annotations
-import io, json, math, pickle, re, shutil
+import io, json, math, pickle, shutil
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -46,11 +46,6 @@ def _load_unet(folder:Path, cfg:dict) -> UNet2DModel:
 # %% ../nbs/03c_pixel_diffusion.ipynb #a41f7a00
 _EMBEDS = ('class', 'joint', 'sum')
 
-def _write_error(e:Exception, path) -> Exception:
-    "A `StorageError` for a failed write at `path`: an `OSError`, or a safetensors / torch error whose text carries the OS error number; `e` itself otherwise."
-    if isinstance(e, OSError): return storage_error(e, path)
-    m = re.search(r'os error (\d+)', str(e))
-    return storage_error(OSError(int(m.group(1)), str(e)), path) if m else e
 _PREDICTIONS = ('epsilon', 'v_prediction', 'sample')
 
 def _int64(v) -> torch.Tensor:
@@ -124,7 +119,7 @@ class PixelDiffusion:
                 if (folder/sub).exists(): shutil.rmtree(folder/sub)
                 (tmp/sub).rename(folder/sub)
         except Exception as e:
-            err = _write_error(e, folder)
+            err = storage_error(e, folder)
             if err is e: raise
             raise err from e
         finally: shutil.rmtree(tmp, ignore_errors=True)
