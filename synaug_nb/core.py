@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 __all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device',
            'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
            'storage_error', 'atomic_write', 'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of',
-           'FeatureHook', 'LineProgress', 'progress_bar']
+           'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -263,6 +263,30 @@ class FeatureHook:
         finally: self.x, self._on = None, False
         if x is None: raise DataError(f"the last nn.Linear of {self.name} did not run in its forward; pass a callable that returns the features")
         return out, x
+
+# %% ../nbs/00_core.ipynb #9840d47f
+def feature_matrix(x, what:str='feats') -> np.ndarray:
+    "`x` (an array or tensor) as a float64 `(N, D)` array of feature vectors, else a `DataError` naming `what` and the problem."
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if a.ndim != 2: raise DataError(f"{what} must be an (N, D) array of feature vectors; got shape {a.shape}")
+    if a.dtype.kind not in 'iuf': raise DataError(f"{what} must be numbers; got dtype {a.dtype}")
+    if not np.isfinite(a).all(): raise DataError(f"{what} contains NaN or infinite values (first at row {np.flatnonzero(~np.isfinite(a).all(1))[0]})")
+    return a.astype(np.float64)
+
+# %% ../nbs/00_core.ipynb #8c68998b
+class StageClock:
+    "Seconds per named stage of a run (`stages`, rounded to `digits`), and a timestamped line per stage unless `quiet`."
+    def __init__(self, quiet:bool=False, digits:int=1, clock:Callable=time.time):
+        self.clock, self.quiet, self.digits, self.stages = clock, quiet, digits, {}
+        self.t0 = self.last = clock()
+    def __call__(self, stage:str, msg:str):
+        "Close `stage` now (its seconds since the last call) and say `msg`."
+        now = self.clock(); self.stages[stage] = round(now - self.last, self.digits); self.last = now
+        if not self.quiet: print(f"[{now - self.t0:6.1f} s] {msg}", flush=True)
+    @property
+    def total(self) -> float:
+        "Seconds since the clock started."
+        return round(self.clock() - self.t0, self.digits)
 
 # %% ../nbs/00_core.ipynb #55439455
 def _fmt_seconds(s:float) -> str:

@@ -4,14 +4,14 @@
 
 # %% ../nbs/14a_experiment_runs.ipynb #49bdac8f
 from __future__ import annotations
-import argparse, copy, json, math, sys, time, warnings
+import argparse, copy, json, math, sys, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import DataError, check_in, set_seed, atomic_write, default_device
+from .core import DataError, check_in, set_seed, atomic_write, default_device, StageClock
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark
 from .specs import load_data, fit_images, materialize
@@ -208,14 +208,6 @@ def second_stage(exp:Experiment, model:Classifier, real:ImageSet, folder, device
     return steps
 
 # %% ../nbs/14a_experiment_runs.ipynb #420ad6d2
-class _Clock:
-    def __init__(self, quiet): self.t0 = self.last = time.time(); self.quiet, self.stages = quiet, {}
-    def __call__(self, stage, msg):
-        now = time.time(); self.stages[stage] = round(now - self.last, 2); self.last = now
-        if not self.quiet: print(f"[{now - self.t0:6.1f} s] {msg}", flush=True)
-    @property
-    def total(self): return round(time.time() - self.t0, 2)
-
 def _notes(exp:Experiment, base:str) -> dict:
     train = f"real + synthetic, loss {exp.loss}, sampler {exp.sampler}, mix {exp.mix or 'none'}"
     ft = exp.finetune or {}
@@ -276,7 +268,7 @@ def run_experiment(exp,                        # an `Experiment` or its key in `
 
 # %% ../nbs/14a_experiment_runs.ipynb #abd004e6
 def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weights) -> dict:
-    clock, notes, task = _Clock(quiet), [], 'longtail' if exp.task == 'longtail' else exp.task
+    clock, notes, task = StageClock(quiet, digits=2), [], 'longtail' if exp.task == 'longtail' else exp.task
     out.mkdir(parents=True, exist_ok=True)
     bench = experiment_data(exp, root, toy=dry_run); real, test = bench.train, bench.test
     clock('data', f"{exp.dataset}{' (toy)' if dry_run else ''}: train {len(real)} images, {real.n_classes} classes, test {len(test)}"

@@ -7,21 +7,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy import linalg
-from .core import DataError, check_int
+from .core import DataError, check_int, feature_matrix
 
 # %% auto #0
 __all__ = ['frechet_distance', 'fid', 'density_coverage']
 
 # %% ../nbs/09a_fidelity.ipynb #bd0e1971
-def _features(x, what:str) -> np.ndarray:
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if a.ndim != 2: raise DataError(f"{what} must be an (N, D) array of feature vectors; got shape {a.shape}")
-    if a.dtype.kind not in 'iuf': raise DataError(f"{what} must be numbers; got dtype {a.dtype}")
-    if not np.isfinite(a).all(): raise DataError(f"{what} contains NaN or infinite values (first at row {np.flatnonzero(~np.isfinite(a).all(1))[0]})")
-    return a.astype(np.float64)
-
 def _feature_pair(a, b, what_a:str, what_b:str, min_rows:int=1):
-    a, b = _features(a, what_a), _features(b, what_b)
+    a, b = feature_matrix(a, what_a), feature_matrix(b, what_b)
     if a.shape[1] != b.shape[1]: raise DataError(f"{what_a} has {a.shape[1]} dimensions but {what_b} has {b.shape[1]}; use the same feature extractor for both")
     for x, w in ((a, what_a), (b, what_b)):
         if len(x) < min_rows: raise DataError(f"{w} has {len(x)} feature vectors; need at least {min_rows}")

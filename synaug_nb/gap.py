@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table, FeatureHook
+from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table, FeatureHook, feature_matrix
 from .data import ImageSet, concat_sets
 from .models import Classifier
 from .metrics import _fmt, _jsonable
@@ -61,13 +61,6 @@ def extract_features(model, ds:ImageSet, batch_size:int=256, device='cpu', trans
 
 # %% ../nbs/10_gap.ipynb #7f36cd48
 MIN_PER_DOMAIN, MIN_PER_CLASS = 10, 5
-
-def _features(x, what:str='feats') -> np.ndarray:
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if a.ndim != 2: raise DataError(f"{what} must be an (N, D) array of feature vectors; got shape {a.shape}")
-    if a.dtype.kind not in 'iuf': raise DataError(f"{what} must be numbers; got dtype {a.dtype}")
-    if not np.isfinite(a).all(): raise DataError(f"{what} contains NaN or infinite values (first at row {np.flatnonzero(~np.isfinite(a).all(1))[0]})")
-    return a.astype(np.float64)
 
 def _per_row(y, n:int, what:str) -> np.ndarray:
     "`y` as a 1-D int64 array with one entry per feature vector."
@@ -161,7 +154,7 @@ class ProbeResult:
 def domain_probe(feats, domain, labels=None, test_size:float=0.3, seed:int=0, balance:bool=True, per_class:bool=True,
                  classes=None, C:float=1.0) -> ProbeResult:
     "SYNAuG Fig. 3a: held-out accuracy of a linear classifier telling real (domain 0) from synthetic (1) features, overall and per class."
-    x = _features(feats); n = len(x)
+    x = feature_matrix(feats); n = len(x)
     d = _domain(domain, n)
     y = np.zeros(n, np.int64) if labels is None else _per_row(labels, n, 'labels')
     check_fraction(test_size, 'test_size', closed=False); check_number(C, 'C', 0, lo_open=True)
@@ -200,7 +193,7 @@ EMBED_METHODS = ('umap', 'pca')
 def embed_2d(feats, method:str='umap', seed:int=0, **kw) -> np.ndarray:
     "2-D coordinates `(N, 2)` of features `(N, D)` by UMAP (`kw` to `umap.UMAP`) or PCA (`kw` to scikit-learn's `PCA`), deterministic for `seed`."
     check_in(method, EMBED_METHODS, 'method')
-    x = _features(feats)
+    x = feature_matrix(feats)
     if len(x) < 3: raise DataError(f"embed_2d needs at least 3 feature vectors; got {len(x)}")
     if x.shape[1] < 2: raise DataError(f"feats must have at least 2 dimensions to map to 2-D; got {x.shape[1]}")
     if method == 'pca': return PCA(n_components=2, random_state=seed, **kw).fit_transform(x)
@@ -213,7 +206,7 @@ def _palette(n:int) -> list:
 
 def gap_scatter(feats, labels, domain, classes=None, method:str='umap', max_points:int=5000, seed:int=0, title:str|None=None, **kw) -> go.Figure:
     "SYNAuG Fig. 3b: features mapped to 2-D (`embed_2d`), coloured by class, circles real and crosses synthetic; at most `max_points` (a random subset by `seed`)."
-    x = _features(feats); n = len(x)
+    x = feature_matrix(feats); n = len(x)
     y, d = _per_row(labels, n, 'labels'), _domain(domain, n)
     max_points = check_int(max_points, 'max_points')
     cls = np.unique(y)

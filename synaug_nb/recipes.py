@@ -4,12 +4,12 @@
 
 # %% ../nbs/12_recipes.ipynb #e00c7760
 from __future__ import annotations
-import copy, json, math, shutil, time, warnings
+import copy, json, math, shutil, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np
 import torch
-from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction, check_writable
+from .core import DataError, check_in, atomic_write, check_int, check_number, check_fraction, check_writable, StageClock
 from .gate import GATE_MODES, GateStop, run_gate, fit_judge, gate_data, settle
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark, DEFAULT_IMBALANCE
@@ -292,14 +292,6 @@ def method_scores(r:Report, task:str='longtail') -> dict:
     return out
 
 # %% ../nbs/12_recipes.ipynb #ee0ea239
-class _Clock:
-    def __init__(self, quiet): self.t0, self.last, self.quiet, self.stages = time.time(), time.time(), quiet, {}
-    def __call__(self, stage, msg):
-        now = time.time(); self.stages[stage] = round(now - self.last, 1); self.last = now
-        if not self.quiet: print(f"[{now - self.t0:6.1f} s] {msg}", flush=True)
-    @property
-    def total(self): return round(time.time() - self.t0, 1)
-
 def demo_rounds(bench:Benchmark, cfg:DemoConfig, gen, out, progress:bool=False):
     "`fg_rounds`: the plan's number of images in `cfg.rounds` rounds (`feedback_rounds` into `out/rounds`), guided by the entropy of each round's model, trained with the feedback paper's recipe; the first judge is `ce` on real images."
     keys, ctx = ('model', 'train_steps', 'batch_size', 'lr', 'seed'), MethodContext(bench, cfg, progress=progress)
@@ -321,7 +313,7 @@ def _gate_options(cfg:DemoConfig, start:dict, out:Path) -> str:
 def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=False, progress:bool=False) -> dict:
     "Run the comparison of `cfg` into `out`; returns (and writes to `out/results.json`) the results, and writes `out/report.html`."
     cfg = cfg or DemoConfig(); out = check_writable(out)   # a read-only or full disk is reported before any training
-    clock = _Clock(quiet); longtail = cfg.task == 'longtail'
+    clock = StageClock(quiet, digits=1); longtail = cfg.task == 'longtail'
     bench = demo_benchmark(cfg, root); tr = bench.train
     clock('data', f"{bench.name}: train {len(tr)} images ({int(tr.counts().max())} -> {int(tr.counts().min())} per class), "
                   f"test {len(bench.test)}, generator hold-out {len(bench.holdout)}")
