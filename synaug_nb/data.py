@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in, markdown_table
 
 # %% auto #0
-__all__ = ['DOMAINS', 'FileList', 'Images', 'ImageSet', 'concat_sets']
+__all__ = ['DOMAINS', 'FileList', 'Images', 'ImageSet', 'concat_sets', 'check_image_set']
 
 # %% ../nbs/01_data.ipynb #50bab336
 class FileList:
@@ -285,3 +285,10 @@ def profile(self:ImageSet, many_above:float=100, few_below:float=20):
     return ImbalanceProfile.of(self, many_above, few_below)
 
 ImageSet._repr_markdown_ = _repr_markdown_
+
+# %% ../nbs/01_data.ipynb #7ca6dfb6
+def check_image_set(ds, who:str, role:str='set') -> ImageSet:
+    "`ds` if it is a non-empty `ImageSet`, else a `DataError` naming `who` (the function asking) and `role` ('test set', ...)."
+    if not isinstance(ds, ImageSet): raise DataError(f"{who} needs an ImageSet{'' if role == 'set' else ' ' + role}; got {type(ds).__name__}")
+    if len(ds) == 0: raise DataError(f"the {role} {ds.name!r} is empty")
+    return ds

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DataError, check_int, check_fraction
+from .core import DataError, check_int
 from .data import ImageSet, FileList
 from .imbalance import make_long_tail
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file
 from .profile import ImbalanceProfile
-from .specs import SPEC_KINDS, SpecKind, register_kind
+from .specs import SPEC_KINDS, SpecKind, register_kind, holdout_split
 from .experiments import Experiment, EXPERIMENTS, _md_table
 
 # %% auto #0
@@ -48,13 +48,7 @@ def load_context_folders(root, subdir:str|None=None, contexts=None, classes=None
 # %% ../nbs/14_experiments_data.ipynb #8718467d
 def random_split(ds:ImageSet, test_frac:float=0.2, seed:int=0) -> tuple[ImageSet, ImageSet]:
     "`(train, test)`: `test_frac` of each class (× group cell, when `ds` has groups) held out at random, reproducibly from `seed`."
-    check_fraction(test_frac, 'test_frac', closed=False)
-    key = ds.labels * (ds.n_groups + 1) + (ds.groups + 1 if ds.has_groups else 0)
-    rng, test = np.random.default_rng(seed), np.zeros(len(ds), bool)
-    for k in np.unique(key):
-        idx = np.flatnonzero(key == k); rng.shuffle(idx)
-        test[idx[:int(round(test_frac * len(idx)))]] = True
-    return ds.subset(~test, name=f'{ds.name}-train'), ds.subset(test, name=f'{ds.name}-test')
+    return holdout_split(ds, test_frac, seed, each_side=False)   # the papers' split: no class is topped up
 
 def class_text_from_synsets(path, classes=None) -> dict:
     "{WordNet id: first name} from a `LOC_synset_mapping.txt`-style file (`n01440764 tench, Tinca tinca`), for `PromptBook(class_text=...)`."

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table, FeatureHook, feature_matrix
-from .data import ImageSet, concat_sets
+from .data import ImageSet, concat_sets, check_image_set
 from .models import Classifier
 from .metrics import _fmt, _jsonable
 
@@ -35,8 +35,7 @@ def _hooked(model:nn.Module) -> tuple[Callable, Callable]:
 @torch.no_grad()
 def extract_features(model, ds:ImageSet, batch_size:int=256, device='cpu', transform=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Penultimate features `(N, D)` of the images of `ds`, their labels and domain flags (0 real, 1 synthetic); `model` is a `Classifier`, an `nn.Module` (input of its last `nn.Linear`) or a callable."
-    if not isinstance(ds, ImageSet): raise DataError(f"extract_features needs an ImageSet; got {type(ds).__name__}")
-    if len(ds) == 0: raise DataError(f"the set {ds.name!r} is empty; there are no features to extract")
+    check_image_set(ds, 'extract_features')
     batch_size = check_int(batch_size, 'batch_size')
     if transform is not None: ds = ds.with_transform(transform)
     device = torch.device(device); module = model if isinstance(model, nn.Module) else None

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import torch
 from fastcore.basics import patch
 from .core import DataError, check_in, check_int, markdown_table
-from .data import ImageSet
+from .data import ImageSet, check_image_set
 from .profile import ImbalanceProfile, SPLIT_COLORS
 
 # %% auto #0
@@ -315,8 +315,7 @@ Report.plot = plot_per_class
 def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device='cpu', transform=None, num_workers:int=0,
             n_classes:int|None=None) -> np.ndarray:
     "Predicted class (argmax of the logits) of each image of `ds`, read through its `__getitem__` (`transform`, if given, replaces the set's)."
-    if not isinstance(ds, ImageSet): raise DataError(f"predict needs an ImageSet test set; got {type(ds).__name__}")
-    if len(ds) == 0: raise DataError(f"the test set {ds.name!r} is empty")
+    check_image_set(ds, 'predict', 'test set')
     batch_size = check_int(batch_size, 'batch_size')
     if transform is not None: ds = ds.with_transform(transform)
     n_classes = ds.n_classes if n_classes is None else n_classes

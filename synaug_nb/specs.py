@@ -93,17 +93,18 @@ def parse_spec(spec) -> DataSpec:
     return DataSpec(kind, args)
 
 # %% ../nbs/01e_specs.ipynb #379691f9
-def holdout_split(ds:ImageSet, test_frac:float=0.2, seed:int=0) -> tuple[ImageSet, ImageSet]:
-    "`(train, test)`: `test_frac` of each class (× group, with groups) held out by `seed`; every class keeps at least one image on each side."
+def holdout_split(ds:ImageSet, test_frac:float=0.2, seed:int=0,
+                  each_side:bool=True) -> tuple[ImageSet, ImageSet]:  # every class keeps at least one image on each side (False: the plain random share)
+    "`(train, test)`: `test_frac` of each class (× group, with groups) held out by `seed`."
     check_fraction(test_frac, 'test_frac', closed=False)
     counts = ds.counts(); few = [ds.classes[c] for c in np.flatnonzero(counts < 2)]
-    if few: raise DataError(f"classes {few[:10]} of {ds.name!r} have fewer than 2 images: one is needed to train and one to test; add images or give a test split")
+    if few and each_side: raise DataError(f"classes {few[:10]} of {ds.name!r} have fewer than 2 images: one is needed to train and one to test; add images or give a test split")
     key = ds.labels * (ds.n_groups + 1) + (ds.groups + 1 if ds.has_groups else 0)
     rng, test = np.random.default_rng(seed), np.zeros(len(ds), bool)
     for k in np.unique(key):
         idx = np.flatnonzero(key == k); rng.shuffle(idx)
         test[idx[:int(round(test_frac * len(idx)))]] = True
-    for c in range(ds.n_classes):   # at least one test image and one training image per class
+    for c in range(ds.n_classes if each_side else 0):   # at least one test image and one training image per class
         idx = np.flatnonzero(ds.labels == c)
         if not test[idx].any(): test[rng.choice(idx)] = True
         if test[idx].all(): test[rng.choice(idx)] = False

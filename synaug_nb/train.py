@@ -66,17 +66,21 @@ def _partners(domain:torch.Tensor, cross_domain:bool, g:torch.Generator) -> torc
         if len(mine) and len(other): out[mine] = other[torch.randint(0, len(other), (len(mine),), generator=g)]
     return out
 
+def _mix_weight(alpha:float, g:torch.Generator) -> float:
+    "λ ~ Beta(alpha, alpha), drawn through `g` (so a resumed run draws the same)."
+    return float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(alpha, alpha))
+
 def mixup(x, y, domain, alpha:float=1.0, cross_domain:bool=False, g:torch.Generator|None=None):
     "Mixup (Zhang et al. 2018), partners from the whole batch (from the other domain with `cross_domain`): (x mixed, y, y partner, λ)."
     g = g or torch.Generator().manual_seed(0)
-    lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(alpha, alpha))
+    lam = _mix_weight(alpha, g)
     j = _partners(domain, cross_domain, g)
     return lam * x + (1 - lam) * x[j], y, y[j], lam
 
 def cutmix(x, y, domain, alpha:float=1.0, cross_domain:bool=False, g:torch.Generator|None=None):
     "CutMix (Yun et al. 2019): a box of the partner (from the whole batch, or the other domain with `cross_domain`) pasted in; λ = the area kept."
     g = g or torch.Generator().manual_seed(0)
-    lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(alpha, alpha))
+    lam = _mix_weight(alpha, g)
     j = _partners(domain, cross_domain, g); H, W = x.shape[-2:]
     h, w = int(H * math.sqrt(1 - lam)), int(W * math.sqrt(1 - lam))
     cy, cx = int(torch.randint(0, H, (1,), generator=g)), int(torch.randint(0, W, (1,), generator=g))
