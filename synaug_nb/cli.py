@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, shlex, sys, time, warnings
 from pathlib import Path
 import synaug_nb
-from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error
+from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error, file_in_the_way
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
@@ -406,9 +406,8 @@ SEED_MAX = 2**32 - 1   # NumPy's and torch's seeds are 32-bit
 def check_out(out) -> Path:
     "`--out` as a folder path: a file there, or above it, is one `DataError` line naming it."
     out = Path(out)
-    for p in (out, *out.parents):
-        if p.exists() and not p.is_dir():
-            raise DataError(f"--out '{out}' " + ('is a file' if p == out else f"lies below the file '{p}'") + "; --out names a folder: choose another path")
+    if (p := file_in_the_way(out)) is not None:
+        raise DataError(f"--out '{out}' " + ('is a file' if p == out else f"lies below the file '{p}'") + "; --out names a folder: choose another path")
     return out
 
 _ONLY_WITH = {'run': (('experiment', ('data_root', 'dry_run', 'device', 'weights'), '--experiment'),),

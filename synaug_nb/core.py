@@ -14,8 +14,8 @@ from PIL import Image, UnidentifiedImageError
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device',
            'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
-           'storage_error', 'atomic_write', 'check_writable', 'image_grid', 'markdown_table', 'png_data_uri', 'head_of',
-           'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar']
+           'storage_error', 'atomic_write', 'file_in_the_way', 'check_writable', 'image_grid', 'markdown_table',
+           'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -188,13 +188,18 @@ def atomic_write(path, data) -> Path:
         if tmp.exists(): tmp.unlink()
     return path
 
+def file_in_the_way(folder) -> Path|None:
+    "The file that stands at `folder` or above it (so the folder cannot be made), or None."
+    return next((p for p in (Path(folder), *Path(folder).parents) if p.exists() and not p.is_dir()), None)
+
 def check_writable(folder,             # the output folder a command will write
                    create:bool=True) -> Path:  # make it now; False: probe the nearest folder that exists, creating nothing
     "Write and remove a probe file in `folder`, so a read-only or full disk is reported before any long work (a `StorageError`); a `DataError` when a file stands where the folder would be."
-    folder = Path(folder); here = folder
+    folder = Path(folder)
+    if (f := file_in_the_way(folder)) is not None:
+        raise DataError(f"output folder '{folder}' cannot be made: '{f}' is a file, not a folder; choose another output folder")
+    here = folder
     while not here.exists() and here != here.parent: here = here.parent
-    if here.exists() and not here.is_dir():
-        raise DataError(f"output folder '{folder}' cannot be made: '{here}' is a file, not a folder; choose another output folder")
     probe = (folder if create else here)/f'.write-probe.{os.getpid()}'
     try:
         if create: folder.mkdir(parents=True, exist_ok=True)
