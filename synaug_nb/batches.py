@@ -7,23 +7,25 @@ from __future__ import annotations
 import os, random
 from collections import deque
 from contextlib import contextmanager
+from itertools import chain
 from typing import Callable
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from .core import DataError, check_in
-from .data import ImageSet
+from .data import ImageSet, check_image_set
 from .specs import check_same_size
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'default_workers', 'Batches']
+__all__ = ['SAMPLERS', 'sample_weights', 'BatchSampler', 'shift_flip', 'default_workers', 'Batches', 'model_device', 'on_device']
 
 # %% ../nbs/07a_batches.ipynb #39af0138
 SAMPLERS = ('uniform', 'class_balanced', 'group_balanced', 'half_real')
 
 def sample_weights(ds:ImageSet, sampler:str='uniform') -> np.ndarray:
     "Probability of drawing each image: uniform, ∝ 1/class count, ∝ 1/(class × group) cell count."
-    check_in(sampler, SAMPLERS[:3], 'sampler')
+    check_image_set(ds, 'sample_weights', 'training set'); check_in(sampler, SAMPLERS[:3], 'sampler')
     if sampler == 'uniform': w = np.ones(len(ds))
     elif sampler == 'class_balanced': w = 1.0 / ds.counts()[ds.labels]
     else:
@@ -34,7 +36,7 @@ def sample_weights(ds:ImageSet, sampler:str='uniform') -> np.ndarray:
 class BatchSampler:
     "Draws batches of indices of `ds`, reproducibly from `seed`; 'half_real' takes half of each batch from each domain."
     def __init__(self, ds:ImageSet, batch_size:int, sampler:str='uniform', seed:int=0, within:str='uniform'):
-        check_in(sampler, SAMPLERS, 'sampler')
+        check_image_set(ds, 'BatchSampler', 'training set'); check_in(sampler, SAMPLERS, 'sampler')
         if batch_size < 1: raise DataError(f"batch_size must be >= 1; got {batch_size}")
         self.bs, self.sampler, self.rng = batch_size, sampler, np.random.default_rng(seed)
         if sampler == 'half_real':
@@ -93,13 +95,13 @@ def _seeded(*key):
     finally: torch.set_rng_state(saved[0]); random.setstate(saved[1]); np.random.set_state(saved[2])
 
 class _Decode(torch.utils.data.Dataset):
-    "A loader worker's job for key `(index, step, position)`: `ds[index][0]`, what evaluation reads, a transform's randomness seeded by the key."
+    "A loader worker's job for key `(index, step, position)`: `ds.input(index)`, what evaluation reads, a transform's randomness seeded by the key."
     def __init__(self, ds:ImageSet, seed:int): self.ds, self.seed = ds, seed
     def __len__(self): return len(self.ds)
     def __getitem__(self, key):
         i, s, k = key
-        if self.ds.transform is None: return self.ds[i][0]
-        with _seeded(self.seed, s, k): return self.ds[i][0]
+        if self.ds.transform is None: return self.ds.input(i)
+        with _seeded(self.seed, s, k): return self.ds.input(i)
 
 def _collate(xs):
     try: return torch.utils.data.default_collate(xs)
@@ -128,6 +130,7 @@ class Batches:
                  device=None,               # host memory is pinned when this is a CUDA device
                  prefetch_factor:int=2,     # batches each worker decodes ahead
                  seed:int=0):               # seeds a transform's randomness, per (step, position)
+        check_image_set(ds, 'Batches', 'training set')
         self.ds, self.sampler, self.X, self.draws, self.loader, self.workers, self._run = ds, sampler, _stack(ds), _Draws(sampler), None, 0, 0
         if self.X is not None: return
         w = default_workers() if workers is None else workers
@@ -167,3 +170,22 @@ class Batches:
     def rewind(self):
         "Put the sampler back to `state()`, forgetting batches drawn ahead."
         if self.draws.pending: self.sampler.load_state(self.draws.pending[0][0]); self.draws.pending.clear()
+
+# %% ../nbs/07a_batches.ipynb #e1d0c0a2
+def model_device(model:nn.Module) -> torch.device:
+    "The device of `model`'s first parameter (or buffer); the CPU for a model with neither."
+    return next((t.device for t in chain(model.parameters(), model.buffers())), torch.device('cpu'))
+
+def _device(device) -> torch.device:
+    try: return torch.device(device)
+    except (RuntimeError, TypeError): raise DataError(f"unknown device {device!r}; valid: None (the model's own), 'cpu', 'cuda', 'cuda:1', 'mps', ...") from None
+
+@contextmanager
+def on_device(model:nn.Module, device=None):
+    "Run a block with `model` on `device` (None: where it is), yielding that device; a model moved by it or within it goes back afterwards."
+    home = model_device(model)
+    dev = home if device is None else _device(device)
+    if dev != home: model.to(dev)
+    try: yield dev
+    finally:
+        if model_device(model) != home: model.to(home)

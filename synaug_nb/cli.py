@@ -368,22 +368,23 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
     tr.add_argument('--resume-unchecked', action='store_true', help="continue a checkpoint whose OUT/train_settings.json is missing, with the settings given now (unchecked)")
     tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
-    ls = sub.add_parser('list', help='list the registered methods, feedback criteria and generator backends')
+    ls = sub.add_parser('list', help="list the registered methods, feedback criteria and generator backends (installed plugins' included)")
     ls.add_argument('what', nargs='?', default='all', choices=['all', 'methods', 'criteria', 'backends'])
     for q in sub.choices.values(): q.add_argument('--debug', action='store_true', help='on an error, show the Python traceback instead of one line')
     return p
 
 def list_cmd(what:str='all') -> str:
-    "`synaug list`: the registered methods (with the tasks they apply to and whether they run by default), criteria and backends."
+    "`synaug list`: the registered methods (with the tasks they apply to and whether they run by default), criteria and backends, installed plugins' named."
     from synaug_nb.feedback import CRITERIA
     from synaug_nb.generators import BACKENDS
-    from synaug_nb.methods import all_methods
+    from synaug_nb.methods import all_methods, method_plugin
+    def src(dist): return f"  [plugin: {dist}]" if dist else ''
     parts = []
     if what in ('all', 'methods'):
-        parts.append('methods (synaug run/demo --methods):\n' + '\n'.join(f"  {m.name:<22}{','.join(m.tasks):<28}{'when named' if m.optional else 'by default':<12}{m.recipe}"
-                                                                         for m in all_methods()))
+        parts.append('methods (synaug run/demo --methods, synaug run --experiment KEY --methods):\n' + '\n'.join(
+            f"  {m.name:<22}{','.join(m.tasks):<28}{'when named' if m.optional else 'by default':<12}{m.recipe}{src(method_plugin(m.name))}" for m in all_methods()))
     if what in ('all', 'criteria'):
-        parts.append('criteria (synaug synthesize --criterion, --filter-criterion):\n' + '\n'.join(f"  {c.name:<22}{c.doc}" for c in CRITERIA.values()))
+        parts.append('criteria (synaug synthesize --criterion, --filter-criterion):\n' + '\n'.join(f"  {c.name:<22}{c.doc}{src(CRITERIA.added.get(c.name))}" for c in CRITERIA.values()))
     if what in ('all', 'backends'):
         parts.append('backends (--backend):\n' + '\n'.join(f"  {b.name:<22}{b.doc}" for b in BACKENDS.values()))
     return '\n\n'.join(parts)

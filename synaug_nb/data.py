@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in, markdown_table
 
 # %% auto #0
-__all__ = ['DOMAINS', 'FileList', 'Images', 'ImageSet', 'concat_sets', 'check_image_set']
+__all__ = ['DOMAINS', 'ITEMS', 'FileList', 'Images', 'ImageSet', 'concat_sets', 'check_image_set']
 
 # %% ../nbs/01_data.ipynb #50bab336
 class FileList:
@@ -92,6 +92,14 @@ class Images:
 
 # %% ../nbs/01_data.ipynb #56cce0e8
 DOMAINS = ('real', 'synthetic')
+ITEMS = ('x', 'y', 'group', 'domain')   # what `ds[i]` may hold: the image as the model sees it, class index, group index (-1: unknown), domain (0 real, 1 synthetic)
+_TO_SET = '; a torch Dataset becomes one with synaug_nb.specs.from_dataset(ds)'
+
+def _check_items(items) -> tuple:
+    items = tuple(items)
+    if not items: raise DataError(f"items must name at least one of {ITEMS}; got none")
+    for k in items: check_in(k, ITEMS, 'item')
+    return items
 
 def _names(names, n, what):
     names = [str(c) for c in names]
@@ -120,7 +128,8 @@ class ImageSet(Dataset):
                  domain='real',                # 'real', 'synthetic', or a 0/1 array per image
                  meta:pd.DataFrame|None=None,  # optional per-image table (prompt, seed, file, ...)
                  transform=None,               # callable applied to the PIL image in `__getitem__`
-                 name:str=''):                 # a name shown in summaries
+                 name:str='',                  # a name shown in summaries
+                 items:Sequence[str]=('x', 'y')): # what `ds[i]` yields, from `ITEMS`
         self.images = Images.of(images)
         n = len(self.images)
         self.classes = _names(classes, n, 'class')
@@ -143,7 +152,7 @@ class ImageSet(Dataset):
         if not np.isin(self.domain, (0, 1)).all(): raise DataError(f"domain values must be 0 (real) or 1 (synthetic); got {sorted(set(self.domain.tolist()))}")
         if meta is not None and len(meta) != n: raise DataError(f"meta has {len(meta)} rows but there are {n} images")
         self.meta = None if meta is None else meta.reset_index(drop=True)
-        self.transform, self.name = transform, name
+        self.transform, self.name, self.items = transform, name, _check_items(items)
 
     def __len__(self): return len(self.labels)
 
@@ -200,7 +209,7 @@ def subset(self:ImageSet, idx, name:str|None=None) -> ImageSet:
     return ImageSet(self.images.take(idx), self.labels[idx], self.classes,
                     None if self.groups is None else self.groups[idx], self.group_names,
                     self.domain[idx], None if self.meta is None else self.meta.iloc[idx],
-                    self.transform, self.name if name is None else name)
+                    self.transform, self.name if name is None else name, self.items)
 
 @patch
 def select(self:ImageSet, classes=None, groups=None, domain:str|None=None) -> ImageSet:
@@ -216,6 +225,8 @@ def concat_sets(sets:Sequence[ImageSet], name:str|None=None) -> ImageSet:
     "One `ImageSet` holding all images of `sets` in order; classes must agree, groups may be unknown in some."
     sets = list(sets)
     if not sets: raise DataError("concat_sets needs at least one ImageSet; got none")
+    bad = next((s for s in sets if not isinstance(s, ImageSet)), None)
+    if bad is not None: raise DataError(f"concat_sets needs ImageSets; got {type(bad).__name__}{_TO_SET if isinstance(bad, Dataset) else ''}")
     first = sets[0]
     for s in sets[1:]:
         if s.classes != first.classes:
@@ -229,17 +240,30 @@ def concat_sets(sets:Sequence[ImageSet], name:str|None=None) -> ImageSet:
         [m if m is not None else pd.DataFrame(index=range(len(s))) for m, s in zip(metas, sets)], ignore_index=True)
     return ImageSet(Images.concat([s.images for s in sets]), np.concatenate([s.labels for s in sets]), first.classes,
                     groups, gnames[0] if gnames else None, np.concatenate([s.domain for s in sets]), meta,
-                    first.transform, name if name is not None else '+'.join(s.name for s in sets if s.name))
+                    first.transform, name if name is not None else '+'.join(s.name for s in sets if s.name), first.items)
 
 ImageSet.__add__ = lambda self, other: concat_sets([self, other])
 
 # %% ../nbs/01_data.ipynb #3952b8a4
-def _getitem(self:ImageSet, i):
-    "`(image, label, group, domain)` of image `i`; the image through `transform` (PIL in) or as a [0,1] tensor."
+@patch
+def input(self:ImageSet, i):
+    "Image `i` as the model sees it: through `transform` (PIL in), else a float `(C,H,W)` tensor in [0, 1]."
     img = self.images[int(i)]
-    x = to_tensor(img) if self.transform is None else self.transform(to_pil(img))
-    g = -1 if self.groups is None else int(self.groups[i])
-    return x, int(self.labels[i]), g, int(self.domain[i])
+    return to_tensor(img) if self.transform is None else self.transform(to_pil(img))
+
+_ITEM = {'x': lambda s, i: s.input(i), 'y': lambda s, i: int(s.labels[i]),
+         'group': lambda s, i: -1 if s.groups is None else int(s.groups[i]), 'domain': lambda s, i: int(s.domain[i])}
+
+def _getitem(self:ImageSet, i) -> tuple:
+    "The `items` of image `i`: `(x, y)` by default, as a torchvision dataset gives them."
+    return tuple(_ITEM[k](self, i) for k in self.items)
+
+@patch
+def with_items(self:ImageSet, *items) -> ImageSet:
+    "The same images, `ds[i]` yielding `items` (names from `ITEMS`), e.g. `ds.with_items('x', 'y', 'group', 'domain')`."
+    if len(items) == 1 and not isinstance(items[0], str): items = tuple(items[0])
+    out = self.subset(np.arange(len(self))); out.items = _check_items(items)
+    return out
 
 @patch
 def with_transform(self:ImageSet, transform) -> ImageSet:
@@ -259,7 +283,8 @@ def _repr_markdown_(self:ImageSet) -> str:
     shape = 'files' if not self.images.in_memory else 'x'.join(map(str, self.images.parts[0].shape[1:])) if self.images.parts else '-'
     n_syn = int(self.domain.sum())
     lines = [f"**ImageSet {self.name!r}**: {len(self)} images ({len(self)-n_syn} real, {n_syn} synthetic), "
-             f"{self.n_classes} classes, {'%d groups' % self.n_groups if self.has_groups else 'no groups'}, images {shape}", '']
+             f"{self.n_classes} classes, {'%d groups' % self.n_groups if self.has_groups else 'no groups'}, images {shape}; "
+             f"`ds[i]` is ({', '.join(self.items)})", '']
     cells = self.cell_counts() if self.has_groups else None
     rows = [[self.classes[c], n, *(cells[c] if cells is not None else [])] for c, n in enumerate(self.counts())]
     lines.append(markdown_table(['class', 'images', *(self.group_names if self.has_groups else [])], rows, max_rows=30))
@@ -279,8 +304,8 @@ def grid(self:ImageSet, n_per_class:int=8, classes=None, seed:int=0, scale:int=2
     return image_grid(ims, ncol=n_per_class, scale=scale)
 
 @patch
-def profile(self:ImageSet, many_above:float=100, few_below:float=20):
-    "The `ImbalanceProfile` of this set (Many: > `many_above`, Few: < `few_below` images)."
+def profile(self:ImageSet, many_above:float|None=None, few_below:float|None=None):
+    "The `ImbalanceProfile` of this set (Many: > `many_above`, Few: < `few_below` images; None: `default_thresholds` of the largest class, as the CLI)."
     from synaug_nb.profile import ImbalanceProfile
     return ImbalanceProfile.of(self, many_above, few_below)
 
@@ -289,6 +314,7 @@ ImageSet._repr_markdown_ = _repr_markdown_
 # %% ../nbs/01_data.ipynb #7ca6dfb6
 def check_image_set(ds, who:str, role:str='set') -> ImageSet:
     "`ds` if it is a non-empty `ImageSet`, else a `DataError` naming `who` (the function asking) and `role` ('test set', ...)."
-    if not isinstance(ds, ImageSet): raise DataError(f"{who} needs an ImageSet{'' if role == 'set' else ' ' + role}; got {type(ds).__name__}")
+    if not isinstance(ds, ImageSet):
+        raise DataError(f"{who} needs an ImageSet{'' if role == 'set' else ' ' + role}; got {type(ds).__name__}{_TO_SET if isinstance(ds, Dataset) else ''}")
     if len(ds) == 0: raise DataError(f"the {role} {ds.name!r} is empty")
     return ds

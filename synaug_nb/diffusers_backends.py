@@ -10,43 +10,65 @@ import numpy as np
 import torch
 from .core import DataError, default_device, to_pil
 from .data import ImageSet
-from .generators import Generator, pick_real, set_fingerprint
+from .generators import Generator, pick_real, set_fingerprint, make_sampler, _as_dtype, _check_scheduler, _fresh, _renamed
 
 # %% auto #0
 __all__ = ['SDGenerator', 'UnCLIPGenerator', 'load_sd', 'load_unclip']
 
 # %% ../nbs/04a_diffusers.ipynb #6aa65fc6
+def _diffusers_dtype_kw(dtype) -> dict:
+    "`dtype` under the name the installed diffusers takes (`dtype` since 0.42, `torch_dtype` before)."
+    import diffusers
+    from packaging.version import Version
+    return {'dtype' if Version(diffusers.__version__).release >= (0, 42) else 'torch_dtype': dtype}
+
 def _load_pipeline(cls, path_or_id, dtype=None, device=None, local_files_only:bool|None=None):
-    from diffusers import DDIMScheduler
     p = Path(str(path_or_id))
     if local_files_only is None: local_files_only = p.exists() or os.environ.get('HF_HUB_OFFLINE') == '1'
     if p.is_absolute() and not p.exists(): raise DataError(f"checkpoint folder '{p}' not found")
     device = torch.device(device) if device else default_device()
-    dtype = dtype or (torch.float16 if device.type == 'cuda' else torch.float32)
-    try: pipe = cls.from_pretrained(str(path_or_id), torch_dtype=dtype, local_files_only=local_files_only)
+    dtype = _as_dtype(dtype) if dtype is not None else torch.float16 if device.type == 'cuda' else torch.float32
+    try: pipe = cls.from_pretrained(str(path_or_id), **_diffusers_dtype_kw(dtype), local_files_only=local_files_only)
     except (OSError, ValueError) as e: raise DataError(f"cannot load a {cls.__name__} from {str(path_or_id)!r}: {e}") from None
     return pipe.to(device)
 
-def _ddim_unless_kept(pipe, keep:bool, model_id:str=''):
-    "The pipeline's scheduler, or (unless `keep`) a DDIMScheduler from its config, put in its place; and what was swapped ('' if nothing)."
+def _user_pipeline(pipe, backend:str, needs:tuple, dtype=None):
+    "`pipe`, a diffusers pipeline object the user built, checked for the components `backend` samples with (and `dtype`); it is used as it is."
+    from diffusers import DiffusionPipeline
+    if not isinstance(pipe, DiffusionPipeline):
+        raise DataError(f"backend {backend!r} takes a checkpoint folder, a hub id or a diffusers pipeline object; got a {type(pipe).__name__}")
+    if missing := [c for c in needs if pipe.components.get(c) is None]:
+        raise DataError(f"backend {backend!r} samples with the components {list(needs)}; the {type(pipe).__name__} has no {missing}")
+    if dtype is not None and pipe.unet.dtype != _as_dtype(dtype):
+        raise DataError(f"the pipeline's weights are {pipe.unet.dtype}, not {dtype}; convert it yourself (pipe.to(dtype={dtype})) or leave dtype= out: it is never changed here")
+    return pipe
+
+def _own_scheduler(pipe, keep:bool=False, scheduler=None, model_id:str=''):
+    "The generator's own scheduler (the pipeline's `scheduler` object is never changed nor stepped): a copy of `scheduler` (a name: of `SAMPLERS` on the pipeline's noise schedule), or with `keep` of the pipeline's, else DDIM from the pipeline's config; and what was swapped ('' if nothing)."
     from diffusers import DDIMScheduler
-    old = type(pipe.scheduler).__name__
-    if keep or isinstance(pipe.scheduler, DDIMScheduler): return pipe.scheduler, ''
-    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-    swap = f'{old} -> DDIMScheduler'
+    sch, old = pipe.scheduler, type(pipe.scheduler).__name__
+    if scheduler is not None:
+        if keep: raise DataError("keep_scheduler=True samples with the pipeline's own scheduler and scheduler= replaces it: pass one of them")
+        return (make_sampler(scheduler, sch.config) if isinstance(_check_scheduler(scheduler), str) else _fresh(scheduler)), ''
+    if keep or isinstance(sch, DDIMScheduler): return _fresh(sch), ''
     warnings.warn(f"{model_id or 'the pipeline'}: its {old} is replaced by a DDIMScheduler with the same config (the papers' sampler; "
-                  f"recorded in run.json as scheduler_swap); pass keep_scheduler=True to sample with {old}")
-    return pipe.scheduler, swap
+                  f"recorded in run.json as scheduler_swap); pass keep_scheduler=True to sample with {old}, or scheduler= to choose one")
+    return DDIMScheduler.from_config(sch.config), f'{old} -> DDIMScheduler'
+
+def _same_device(a:torch.device, b:torch.device) -> bool: return a.type == b.type and (a.index is None or b.index is None or a.index == b.index)
 
 class _LatentGenerator(Generator):
     "Shared parts of the latent (VAE) backends."
     needs_prompts = True
-    def _setup(self, pipe, device, model_id, height, width, negative_prompt, keep_scheduler=False):
-        self.pipe, self.model_id, self.negative_prompt = pipe, model_id, negative_prompt
-        self.device = torch.device(device) if device else pipe.device
+    def _setup(self, pipe, device, model_id, height, width, negative_prompt, keep_scheduler=False, scheduler=None):
+        self.pipe, self.negative_prompt = pipe, negative_prompt
+        self.model_id = model_id or getattr(pipe, 'name_or_path', None) or ''
+        self.device = pipe.device if device is None else torch.device(device)
+        if not _same_device(self.device, pipe.device):
+            raise DataError(f"the pipeline is on {pipe.device}, not {self.device}; move it yourself (pipe.to({str(self.device)!r})) or leave device= out: it is never changed here")
         self.dtype = pipe.unet.dtype
-        pipe.set_progress_bar_config(disable=True)
-        self.scheduler, self.scheduler_swap = _ddim_unless_kept(pipe, keep_scheduler, model_id)
+        self.scheduler, self.scheduler_swap = _own_scheduler(pipe, keep_scheduler, scheduler, self.model_id)
+        self.sampler = scheduler if isinstance(scheduler, str) else None
         f = pipe.vae_scale_factor
         self.height = height or pipe.unet.config.sample_size * f; self.width = width or pipe.unet.config.sample_size * f
         if self.height % f or self.width % f: raise DataError(f"height and width must be multiples of {f}; got {self.height}x{self.width}")
@@ -81,30 +103,37 @@ class _LatentGenerator(Generator):
         return (vae.decode(z.to(vae.dtype) / vae.config.scaling_factor).sample.float() + 1) / 2
 
 # %% ../nbs/04a_diffusers.ipynb #abac0d4d
+_SD_PARTS = ('unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler')
+
 class SDGenerator(_LatentGenerator):
-    "Text-to-image generation with any Stable Diffusion checkpoint (components of a `StableDiffusionPipeline`)."
+    "Text-to-image generation with any Stable Diffusion checkpoint (components of a `StableDiffusionPipeline`, which is never changed)."
     backend = 'sd'
     def __init__(self, pipe, device=None, model_id:str='', height:int|None=None, width:int|None=None, negative_prompt:str='',
-                 keep_scheduler:bool=False):   # sample with the pipeline's own scheduler instead of DDIM (the swap is warned about and recorded)
-        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler)
+                 keep_scheduler:bool=False,   # sample with (a copy of) the pipeline's own scheduler instead of DDIM (the swap is warned about and recorded)
+                 scheduler=None):             # or with a copy of this diffusers scheduler, or `SAMPLERS[name]` on the pipeline's noise schedule
+        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler, scheduler)
 
     @classmethod
-    def from_pretrained(cls, path_or_id, dtype=None, device=None, local_files_only:bool|None=None, **kw) -> SDGenerator:
-        "Load a checkpoint folder (or a hub id, where the hub is reachable); fp16 on CUDA."
+    def from_pretrained(cls, path_or_id, dtype=None, device=None, local_files_only:bool|None=None,
+                        torch_dtype=None,     # deprecated alias of `dtype`, as in diffusers
+                        **kw) -> SDGenerator:
+        "Load a checkpoint folder (or a hub id, where the hub is reachable) in `dtype` (default: float16 on CUDA, else float32)."
         from diffusers import StableDiffusionPipeline
-        pipe = _load_pipeline(StableDiffusionPipeline, path_or_id, dtype, device, local_files_only)
+        pipe = _load_pipeline(StableDiffusionPipeline, path_or_id, _renamed(dtype, torch_dtype, 'dtype', 'torch_dtype'), device, local_files_only)
         return cls(pipe, model_id=str(path_or_id), **kw)
 
     def _prepare(self, labels, groups, prompts, seeds, w): return {'text': self._text(prompts, w)}
     def _model_out(self, x, t, cond, w): return self._unet(x, t, cond, w)
 
 # %% ../nbs/04a_diffusers.ipynb #bb58c51b
+_UNCLIP_PARTS = (*_SD_PARTS, 'image_encoder', 'feature_extractor', 'image_normalizer', 'image_noising_scheduler')
+
 class UnCLIPGenerator(_LatentGenerator):
     "Image + text generation with a Stable unCLIP checkpoint, conditioned on a random real image of each class."
     backend = 'unclip'
     def __init__(self, pipe, real:ImageSet|None=None, dropout:float=0.5, noise_level:int=0, device=None, model_id:str='',
-                 height:int|None=None, width:int|None=None, negative_prompt:str='', keep_scheduler:bool=False):
-        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler)
+                 height:int|None=None, width:int|None=None, negative_prompt:str='', keep_scheduler:bool=False, scheduler=None):
+        self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler, scheduler)
         if not 0 <= dropout < 1: raise DataError(f"dropout must be in [0, 1); got {dropout!r}")
         max_nl = pipe.image_noising_scheduler.config.num_train_timesteps
         if not isinstance(noise_level, (int, np.integer)) or not 0 <= noise_level < max_nl:
@@ -113,10 +142,11 @@ class UnCLIPGenerator(_LatentGenerator):
         self._emb_cache = {}
 
     @classmethod
-    def from_pretrained(cls, path_or_id, real:ImageSet|None=None, dtype=None, device=None, local_files_only:bool|None=None, **kw) -> UnCLIPGenerator:
-        "Load a Stable unCLIP (img2img) checkpoint folder or hub id."
+    def from_pretrained(cls, path_or_id, real:ImageSet|None=None, dtype=None, device=None, local_files_only:bool|None=None,
+                        torch_dtype=None, **kw) -> UnCLIPGenerator:   # torch_dtype: deprecated alias of `dtype`
+        "Load a Stable unCLIP (img2img) checkpoint folder or hub id in `dtype` (default: float16 on CUDA, else float32)."
         from diffusers import StableUnCLIPImg2ImgPipeline
-        pipe = _load_pipeline(StableUnCLIPImg2ImgPipeline, path_or_id, dtype, device, local_files_only)
+        pipe = _load_pipeline(StableUnCLIPImg2ImgPipeline, path_or_id, _renamed(dtype, torch_dtype, 'dtype', 'torch_dtype'), device, local_files_only)
         return cls(pipe, real, model_id=str(path_or_id), **kw)
 
     def check_plan(self, plan, prompts=None):
@@ -164,10 +194,19 @@ class UnCLIPGenerator(_LatentGenerator):
     def _model_out(self, x, t, cond, w): return self._unet(x, t, cond, w, class_labels=cond['img'])
 
 # %% ../nbs/04a_diffusers.ipynb #0fb70d07
-def load_sd(model, device=None, resolution:int|None=None) -> SDGenerator:
-    "The `'sd'` backend: a Stable Diffusion checkpoint, images `resolution` pixels square (default: the checkpoint's)."
-    return SDGenerator.from_pretrained(model, device=device, height=resolution, width=resolution)
+def _is_folder(model) -> bool: return isinstance(model, (str, os.PathLike))
 
-def load_unclip(model, device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float=0.5) -> UnCLIPGenerator:
-    "The `'unclip'` backend: a Stable unCLIP checkpoint conditioned on `real` images with image-embedding `dropout`."
-    return UnCLIPGenerator.from_pretrained(model, real=real, device=device, dropout=dropout, height=resolution, width=resolution)
+def load_sd(model,                          # a checkpoint folder or hub id, or a diffusers pipeline object (used as it is)
+            device=None, resolution:int|None=None, dtype=None, keep_scheduler:bool=False, scheduler=None) -> SDGenerator:
+    "The `'sd'` backend: a Stable Diffusion checkpoint or pipeline, images `resolution` pixels square (default: the checkpoint's)."
+    kw = dict(height=resolution, width=resolution, keep_scheduler=keep_scheduler, scheduler=scheduler)
+    if _is_folder(model): return SDGenerator.from_pretrained(model, dtype=dtype, device=device, **kw)
+    return SDGenerator(_user_pipeline(model, 'sd', _SD_PARTS, dtype), device=device, **kw)
+
+def load_unclip(model,                      # a checkpoint folder or hub id, or a diffusers pipeline object (used as it is)
+                device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float=0.5, dtype=None,
+                keep_scheduler:bool=False, scheduler=None) -> UnCLIPGenerator:
+    "The `'unclip'` backend: a Stable unCLIP checkpoint or pipeline conditioned on `real` images with image-embedding `dropout`."
+    kw = dict(real=real, dropout=dropout, height=resolution, width=resolution, keep_scheduler=keep_scheduler, scheduler=scheduler)
+    if _is_folder(model): return UnCLIPGenerator.from_pretrained(model, dtype=dtype, device=device, **kw)
+    return UnCLIPGenerator(_user_pipeline(model, 'unclip', _UNCLIP_PARTS, dtype), device=device, **kw)

@@ -8,6 +8,7 @@ import argparse, copy, json, math, sys, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
@@ -22,6 +23,7 @@ from .generators import load_generator
 from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model, save_model, load_model
 from .train import Learner, finetune_last_layer
+from .methods import task_methods, get_method, method_plugin, train_method
 from .metrics import evaluate
 from .recipes import method_scores
 from .report import write_report
@@ -32,13 +34,14 @@ from .test_utils import write_cifar, write_waterbirds, write_utkface, write_imag
 
 # %% auto #0
 __all__ = ['TOY_SETTINGS', 'TOY_TARGET', 'TOY_PER_UNIT', 'TOY_CLASSES', 'TOY_FINETUNE_STEPS', 'TOY_MODELS', 'NICO_CONTEXTS',
-           'experiment_methods', 'toy_scale', 'write_toy_data', 'write_toy_checkpoint', 'toy_data', 'experiment_data',
-           'experiment_generator', 'experiment_book', 'experiment_feedback', 'train_classifier', 'second_stage',
-           'run_experiment', 'ExperimentRun', 'load_run', 'main']
+           'experiment_methods', 'experiment_synthetic', 'experiment_rows', 'toy_scale', 'write_toy_data',
+           'write_toy_checkpoint', 'toy_data', 'experiment_data', 'experiment_generator', 'experiment_book',
+           'experiment_feedback', 'train_classifier', 'second_stage', 'method_settings', 'run_experiment',
+           'ExperimentRun', 'load_run', 'main']
 
 # %% ../nbs/14a_experiment_runs.ipynb #d046b5cf
 def experiment_methods(exp:Experiment) -> tuple:
-    "The rows a run of `exp` reports: `ce` (ERM on the real images), then the method (named after the paper and the feedback criterion) and its stages."
+    "The paper's rows of a run of `exp`, its default: `ce` (ERM on the real images), then the method (named after the paper and the feedback criterion) and its stages."
     base = ('synaug' if exp.paper == 'SYNAuG' else 'ldm') + (f'_fg_{exp.criterion}' if exp.criterion else '')
     rows = ['ce']
     if exp.finetune:
@@ -46,6 +49,18 @@ def experiment_methods(exp:Experiment) -> tuple:
         rows += [pre] + ([] if exp.finetune.get('reinit') else [f'{pre}_retrain'])
     if exp.stage2: rows.append(f'{base}_stage1')
     return tuple(rows + [base])
+
+def experiment_synthetic(exp:Experiment) -> str:
+    "The synthetic set a run of `exp` makes, as a registered method names what it `needs`: 'fg_<criterion>' when the paper guides it, else 'plain'."
+    return f'fg_{exp.criterion}' if exp.criterion else 'plain'
+
+def _task(exp:Experiment) -> str: return 'spurious' if exp.task == 'group' else exp.task   # NICO's class x context groups: a group task of the registry
+
+def experiment_rows(exp:Experiment) -> tuple:
+    "Every row a run of `exp` can report: the paper's (`experiment_methods`), then each registered method of its task (installed plugins' included) that needs no synthetic set or the one the run makes."
+    paper, have = experiment_methods(exp), {experiment_synthetic(exp)}
+    return paper + tuple(m for m in task_methods(_task(exp)) if m not in paper and set(get_method(m).needs) <= have
+                         and (m != 'oracle' or exp.val_kw))   # `oracle` trains on balanced real images held out of training: a validation split
 
 # %% ../nbs/14a_experiment_runs.ipynb #be3f56f7
 TOY_SETTINGS = dict(resolution=32, image_size=32, ddim_steps=2, synth_batch_size=8, batch_size=8, epochs=1)
@@ -207,6 +222,13 @@ def second_stage(exp:Experiment, model:Classifier, real:ImageSet, folder, device
     finally: model.unfreeze()
     return steps
 
+def method_settings(exp:Experiment, device=None, weights=None) -> SimpleNamespace:
+    "`exp`'s training settings as a registered method's `MethodContext` reads them: its network (and `weights`), batch size, lr, weight decay, momentum, Mixup, last-layer step, and `steps_for(n)`, its epochs over n images."
+    ft = exp.finetune or {}
+    return SimpleNamespace(task=_task(exp), model=exp.model, model_kw=_model_kw(exp, weights), batch_size=exp.batch_size, lr=exp.lr, wd=exp.weight_decay,
+                           momentum=exp.momentum, seed=exp.seed, mixup_alpha=exp.mix_alpha, mixup_partners=exp.mix_partners, ft_steps=ft.get('steps', 30),
+                           ft_lr=ft.get('lr', 0.01), retrain_steps=ft.get('steps', 30), steps_for=lambda n: _steps(exp, n), device=device)
+
 # %% ../nbs/14a_experiment_runs.ipynb #420ad6d2
 def _notes(exp:Experiment, base:str) -> dict:
     train = f"real + synthetic, loss {exp.loss}, sampler {exp.sampler}, mix {exp.mix or 'none'}"
@@ -235,7 +257,7 @@ def run_experiment(exp,                        # an `Experiment` or its key in `
                    model=None,                 # the diffusion checkpoint folder (or hub id) of `exp.backend`
                    out=None,                   # run folder (default runs/<key>, runs/<key>-dry-run)
                    dry_run:bool=False,         # toy files, a random-weight checkpoint and `toy_scale(exp)`, unless root / model are given
-                   methods=None,               # rows to run (default: all of `experiment_methods(exp)`)
+                   methods=None,               # rows to run (default: the paper's, `experiment_methods(exp)`; any of `experiment_rows(exp)`)
                    device=None,                # default: CUDA when available
                    progress:bool=True, quiet:bool=False,
                    seed:int|None=None,         # replaces exp.seed
@@ -250,8 +272,8 @@ def run_experiment(exp,                        # an `Experiment` or its key in `
         raise DataError(f"run_experiment({exp.key!r}) needs root= (the folder that holds {exp.layout}) and model= (a {exp.backend} checkpoint "
                         f"folder, e.g. {exp.generator_id}), or dry_run=True")
     if exp.finetune and exp.stage2: raise DataError(f"{exp.key}: a run has a last-layer fine-tune (finetune) or a second stage (stage2), not both; set one to None")
-    rows = experiment_methods(exp)
-    methods = list(rows if methods is None else [methods] if isinstance(methods, str) else methods)
+    rows = experiment_rows(exp)
+    methods = list(experiment_methods(exp) if methods is None else [methods] if isinstance(methods, str) else methods)
     if not methods: raise DataError(f"methods is empty; choose among {list(rows)}")
     for m in methods: check_in(m, rows, f'method of {exp.key}')
     device = torch.device(device) if device else default_device()
@@ -278,14 +300,17 @@ def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weigh
         warnings.warn(notes[-1])
     plan = uniformize(real, by=exp.plan_by, target=exp.target_for(real), seed=exp.seed); plan.save(out/'plan.json')
     clock('plan', f"plan: {plan.total} synthetic images ({plan.fingerprint()})")
-    base = experiment_methods(exp)[-1]
+    paper = experiment_methods(exp); base = paper[-1]
+    stages = [m for m in methods if m in paper and m != 'ce']     # the paper's rows trained on real + synthetic
+    extra = [m for m in methods if m not in paper]                 # registered methods: their own recipe, the experiment's settings
+    need_syn = bool(stages) or any(get_method(m).needs for m in extra)
     models, steps, reports = {}, {}, {}
     fit = lambda data, name, **kw: train_classifier(exp, data, out/'models'/name, device=device, weights=weights, progress=progress, **kw)
-    if 'ce' in methods or (exp.criterion and len(methods) > ('ce' in methods)):
+    if 'ce' in methods or (exp.criterion and need_syn):
         models['ce'], steps['ce'] = fit(real, 'ce', loss='ce', sampler='uniform', mix=None)
         clock('ce', f"ce: {steps['ce']} step{'s' * (steps['ce'] != 1)} on the real images")
     syn, syn_info = None, None
-    if any(m != 'ce' for m in methods):
+    if need_syn:
         with _hf_bars(progress): gen = experiment_generator(exp, model, real, device)
         fb = experiment_feedback(exp, models['ce'], real, gen.device) if exp.criterion else None
         r = synthesize(plan, gen, out/'synthetic', prompts=experiment_book(exp, root, real.classes), steps=exp.ddim_steps, guidance_scale=exp.guidance_scale,
@@ -297,6 +322,7 @@ def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weigh
         if device.type == 'cuda': torch.cuda.empty_cache()
         clock('synthesis', f"synthesis ({exp.backend}{', feedback ' + exp.criterion if exp.criterion else ''}): made {r.made}, reused {r.skipped} of {plan.total} images")
         syn = fit_images(load_synthetic(out/'synthetic'), exp.image_size, in_memory=bool(real.images.in_memory and real.transform is None))
+    if stages:
         union = concat_sets([real, syn], name=f'{real.name}+synthetic')
         stage1 = base if not (exp.finetune or exp.stage2) else f'{base}_stage1' if exp.stage2 else f"{base}_{exp.mix or 'plain'}"
         net, steps[stage1] = fit(union, stage1)
@@ -313,11 +339,18 @@ def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weigh
             models[base] = copy.deepcopy(net)
             steps[base] = second_stage(exp, models[base], real, out/'models'/f'{base}_stage2', device, progress)
             clock(base, f"{base}: second stage, {steps[base]} head-only steps on the real images")
+    if extra:
+        cfg, cache = method_settings(exp, device, weights), {'method:ce': models['ce']} if 'ce' in models else {}   # the registry's `ce` is the paper's here
+        for m in extra:
+            models[m] = train_method(m, bench, cfg, {experiment_synthetic(exp): syn} if syn is not None else None, cache, progress)
+            clock(m, f"{m}: registered method{f' of {method_plugin(m)}' if method_plugin(m) else ''}, {get_method(m).recipe}")
     for m in methods:
         save_model(models[m], out/'models'/m)
         reports[m] = evaluate(models[m], test, real.counts(), device=device, many_above=bench.many_above, few_below=bench.few_below)
     clock('evaluate', '  '.join(f"{m}: {method_scores(reports[m], task).get('worst_group' if task != 'longtail' else 'all')}" for m in methods))
     c = real.counts(); mnotes = _notes(exp, base)
+    mnotes.update({m: f"registered method{f' (package {method_plugin(m)})' if method_plugin(m) else ''}: {get_method(m).data}; {get_method(m).recipe}; "
+                      "the experiment's network, batch size, lr and epochs" for m in extra})
     res = {'experiment': exp.key, 'title': exp.title, 'paper': exp.paper, 'dataset': exp.dataset, 'task': exp.task, 'dry_run': dry_run,
            'data_root': str(root), 'model': str(model), 'device': str(device), 'seed': exp.seed,
            'imbalance_factor': round(float(c.max() / max(int(c.min()), 1)), 2) if task == 'longtail' else None,

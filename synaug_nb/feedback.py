@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_feedback.ipynb #ae4291af
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from .core import DataError, check_in, check_int, check_number, head_of, FeatureHook
 
 # %% auto #0
-__all__ = ['CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'Criterion', 'register_criterion', 'needs_stats',
-           'make_criterion', 'last_linear', 'ClassifierView', 'Feedback', 'to_eps_x0', 'from_eps', 'guide',
-           'class_stats']
+__all__ = ['CRITERION_PLUGINS', 'CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'PluginRegistry', 'Criterion',
+           'register_criterion', 'needs_stats', 'make_criterion', 'last_linear', 'ClassifierView', 'Feedback',
+           'to_eps_x0', 'from_eps', 'guide', 'class_stats']
 
 # %% ../nbs/03a_feedback.ipynb #1016eb8d
 def loss_criterion(logits, labels, feats=None):
@@ -75,6 +75,44 @@ class ClassStats:
         if not Path(path).is_file(): raise DataError(f"class statistics file not found: '{path}'")
         d = load_file(str(path)); return cls(d['means'], d['precisions'], d['counts'])
 
+# %% ../nbs/03a_feedback.ipynb #44e92c51
+class PluginRegistry(dict):
+    "A registry (name -> entry) that the entry points of `group` in installed packages join when it is first read after `arm`."
+    def __init__(self, group:str, what:str):
+        super().__init__()
+        self.group, self.what = group, what            # the entry-point group; what an entry is (for messages)
+        self.add, self.added, self.armed, self._pending = None, {}, False, False   # added: name -> the distribution that registered it
+
+    def arm(self, add:Callable) -> PluginRegistry:
+        "The built-ins are in: the next read loads the plugins; `add(entry)` registers an entry point that names an entry rather than a function."
+        self.add, self.armed, self._pending = add, True, True
+        return self
+
+    def load_plugins(self) -> PluginRegistry:
+        "Load the installed plugins now (once): a function is called without arguments, anything else is `add`ed; a broken plugin is one warning."
+        if not self._pending: return self
+        self._pending = False
+        from importlib.metadata import entry_points
+        for ep in entry_points(group=self.group):
+            dist, before = ep.dist.name if ep.dist is not None else ep.value, set(dict.keys(self))
+            try:
+                obj = ep.load()
+                obj() if callable(obj) else self.add(obj)
+            except Exception as e:
+                warnings.warn(f"skipped the {self.what} plugin {ep.name!r} of the package {dist} ({ep.value}): {type(e).__name__}: {' '.join(str(e).split())}", stacklevel=3)
+                continue
+            self.added.update({k: dist for k in dict.keys(self) if k not in before})
+        return self
+
+def _reading(name:str):
+    read = getattr(dict, name)
+    def f(self, *args, **kw): return read(self.load_plugins(), *args, **kw)
+    f.__name__, f.__doc__ = name, read.__doc__
+    return f
+
+for _name in ('__getitem__', '__contains__', '__iter__', '__len__', '__repr__', 'keys', 'values', 'items', 'get', 'copy'):
+    setattr(PluginRegistry, _name, _reading(_name))   # every way of reading the dict loads the plugins first
+
 # %% ../nbs/03a_feedback.ipynb #bc65bd8a
 @dataclass(frozen=True)
 class Criterion:
@@ -84,7 +122,8 @@ class Criterion:
     needs_stats: bool = False   # uses `ClassStats` of the judge's features on the real training set
     doc: str = ''
 
-CRITERIA: dict[str, Criterion] = {}   # the registry: guidance, filtering, rounds, the studio, the CLI and the `fg_<name>` methods read it
+CRITERION_PLUGINS = 'synaug_nb.criteria'   # entry-point group of installed packages that add criteria
+CRITERIA: dict[str, Criterion] = PluginRegistry(CRITERION_PLUGINS, 'criterion')   # the registry: guidance, filtering, rounds, the studio, the CLI and the `fg_<name>` methods read it
 
 def register_criterion(name:str, fn:Callable, needs_stats:bool=False, doc:str='') -> Criterion:
     "Add (or replace) the criterion `name`; every tool that takes a criterion name picks it up."
@@ -98,6 +137,7 @@ register_criterion('loss', loss_criterion, doc='cross-entropy of the intended cl
 register_criterion('entropy', entropy_criterion, doc='entropy of the prediction: samples the judge is unsure about')
 register_criterion('hardness', lambda lg, y, f, stats: stats.hardness(f, y), needs_stats=True,
                    doc="Mahalanobis distance of the features to the class mean: samples far from the class's real images")
+CRITERIA.arm(lambda c: register_criterion(c.name, c.fn, getattr(c, 'needs_stats', False), getattr(c, 'doc', '')))   # installed criteria join on the first read
 
 def _weights(spec) -> dict:
     weights = {spec: 1.0} if isinstance(spec, str) else dict(spec)

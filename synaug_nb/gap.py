@@ -5,6 +5,7 @@
 # %% ../nbs/10_gap.ipynb #32940774
 from __future__ import annotations
 import math, time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 import numpy as np
@@ -20,6 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from .core import DataError, check_in, check_int, check_number, check_fraction, markdown_table, FeatureHook, feature_matrix
 from .data import ImageSet, concat_sets, check_image_set
 from .models import Classifier
+from .specs import as_image_set
+from .batches import on_device
 from .metrics import _fmt, _jsonable
 
 # %% auto #0
@@ -33,29 +36,30 @@ def _hooked(model:nn.Module) -> tuple[Callable, Callable]:
     return (lambda x: hook(model, x)[1]), hook.remove
 
 @torch.no_grad()
-def extract_features(model, ds:ImageSet, batch_size:int=256, device='cpu', transform=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Penultimate features `(N, D)` of the images of `ds`, their labels and domain flags (0 real, 1 synthetic); `model` is a `Classifier`, an `nn.Module` (input of its last `nn.Linear`) or a callable."
-    check_image_set(ds, 'extract_features')
+def extract_features(model, ds:ImageSet, batch_size:int=256, device=None, transform=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Penultimate features `(N, D)` of the images of `ds` (an `ImageSet` or a torch `Dataset`), their labels and domain flags (0 real, 1 synthetic); `model` is a `Classifier`, an `nn.Module` (input of its last `nn.Linear`) or a callable; `device` None: the model's own."
+    ds = check_image_set(as_image_set(ds, 'extract_features'), 'extract_features')
     batch_size = check_int(batch_size, 'batch_size')
-    if transform is not None: ds = ds.with_transform(transform)
-    device = torch.device(device); module = model if isinstance(model, nn.Module) else None
+    module = model if isinstance(model, nn.Module) else None
     if isinstance(model, Classifier): f, done = model.embed, lambda: None
     elif module is not None: f, done = _hooked(model)
     elif callable(model): f, done = model, lambda: None
     else: raise DataError(f"model must be a Classifier, an nn.Module with a last nn.Linear, or a callable images -> features; got {type(model).__name__}")
-    was_training = module.training if module is not None else None
-    if module is not None: module.to(device).eval()
-    feats = []
-    try:
-        for x, *_ in torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False):
-            out = f(x.to(device))
-            out = out.detach() if isinstance(out, torch.Tensor) else torch.as_tensor(np.asarray(out))
-            if out.ndim < 2 or out.shape[0] != len(x):
-                raise DataError(f"the feature extractor returned shape {tuple(out.shape)} for a batch of {len(x)} images; expected (batch, D)")
-            feats.append(out.reshape(len(x), -1).float().cpu())
-    finally:
-        done()
-        if module is not None: module.train(was_training)
+    xs = ds.with_items('x')                        # the images only, whatever the set's items
+    if transform is not None: xs.transform = transform
+    feats, was_training = [], module.training if module is not None else None
+    with (on_device(module, device) if module is not None else nullcontext(torch.device(device or 'cpu'))) as dev:
+        if module is not None: module.eval()
+        try:
+            for (x,) in torch.utils.data.DataLoader(xs, batch_size=batch_size, shuffle=False):
+                out = f(x.to(dev))
+                out = out.detach() if isinstance(out, torch.Tensor) else torch.as_tensor(np.asarray(out))
+                if out.ndim < 2 or out.shape[0] != len(x):
+                    raise DataError(f"the feature extractor returned shape {tuple(out.shape)} for a batch of {len(x)} images; expected (batch, D)")
+                feats.append(out.reshape(len(x), -1).float().cpu())
+        finally:
+            done()
+            if module is not None: module.train(was_training)
     return torch.cat(feats).numpy(), ds.labels.copy(), ds.domain.astype(np.int64)
 
 # %% ../nbs/10_gap.ipynb #7f36cd48

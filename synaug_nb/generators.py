@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_generators.ipynb #eb9ad9aa
 from __future__ import annotations
-import hashlib, time
+import hashlib, os, sys, time, warnings
 from dataclasses import dataclass
 from typing import Sequence
 import numpy as np
@@ -19,9 +19,9 @@ from .pixel_diffusion import PixelDiffusion
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKENDS', 'Generated', 'Generator', 'make_sampler',
-           'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend',
-           'load_generator']
+__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKEND_PLUGINS', 'BACKENDS', 'Generated', 'Generator',
+           'make_sampler', 'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend',
+           'register_backend', 'discover_backends', 'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -36,6 +36,14 @@ class Generated:
     def _repr_png_(self): return self.grid()._repr_png_()
 
 # %% ../nbs/04_generators.ipynb #6b41392a
+def _renamed(new, old, new_name:str, old_name:str, default=None, stacklevel:int=3):
+    "An argument renamed to diffusers' `new_name`: its value, given as `new` or through the deprecated alias `old_name` (a `FutureWarning` at the caller, unless that is synaug_nb's own code); both is a `DataError`."
+    if old is None: return default if new is None else new
+    if new is not None: raise DataError(f"pass {new_name}= only; {old_name}= is its deprecated alias (got {new_name}={new!r} and {old_name}={old!r})")
+    if not sys._getframe(stacklevel - 1).f_globals.get('__name__', '').startswith('synaug_nb.'):   # our own callers move over; the user cannot act on their warning
+        warnings.warn(f"{old_name}= is deprecated and goes in the next release; pass {new_name}= (diffusers' name)", FutureWarning, stacklevel=stacklevel)
+    return old
+
 class Generator:
     "Base of all backends: `generate` runs the shared sampling loop."
     backend = 'base'
@@ -68,11 +76,11 @@ class Generator:
         "Images `(B, C, H, W)` in [0, 1] into the space the sampler runs in (the inverse of decoding)."
         raise NotImplementedError(f"the {self.backend} backend cannot encode images, so it cannot start from them (img2img)")
 
-    def schedule(self, steps:int, strength:float=1.0) -> torch.Tensor:
-        "The timesteps the loop runs: the scheduler's `steps`, or their last `strength` share (img2img starts part-way down)."
-        sch = self.scheduler; sch.set_timesteps(int(steps), device=self.device)
+    def schedule(self, num_inference_steps:int, strength:float=1.0) -> torch.Tensor:
+        "The timesteps the loop runs: the scheduler's `num_inference_steps`, or their last `strength` share (img2img starts part-way down)."
+        n = int(num_inference_steps); sch = self.scheduler; sch.set_timesteps(n, device=self.device)
         if strength >= 1: return sch.timesteps
-        k = max(1, round(int(steps) * float(strength))); first = len(sch.timesteps) - k
+        k = max(1, round(n * float(strength))); first = len(sch.timesteps) - k
         if hasattr(sch, 'set_begin_index'): sch.set_begin_index(first)   # schedulers that index their sigmas by step
         return sch.timesteps[first:]
 
@@ -92,19 +100,21 @@ class Generator:
                  seeds:Sequence[int],                # one seed per image: its initial noise (and dropout mask)
                  groups:Sequence[int]|None=None,     # group index of each image (backends conditioned on groups)
                  prompts:Sequence[str]|None=None,    # text prompt of each image (text backends)
-                 steps:int=25,                       # sampler steps
+                 num_inference_steps:int|None=None,  # sampler steps (default 25; diffusers' name)
                  guidance_scale:float=2.0,           # classifier-free guidance scale w (1 = none)
                  feedback:Feedback|None=None,        # feedback guidance, or None
                  eta:float=0.0,                      # DDIM eta (0: deterministic)
                  progress:bool=False,
                  init_images:torch.Tensor|None=None, # img2img: one start image per request, (B, C, H, W) in [0, 1]
-                 strength:float=1.0) -> Generated:   # img2img: the share of the schedule run from the noised start image
+                 strength:float=1.0,                 # img2img: the share of the schedule run from the noised start image
+                 steps:int|None=None) -> Generated:  # deprecated alias of `num_inference_steps` (this release only)
         "Images for `labels` from `seeds`, through the shared sampling loop (the generator's scheduler) with classifier-free and optional feedback guidance."
+        what = 'num_inference_steps' if steps is None else 'steps'; steps = _renamed(num_inference_steps, steps, 'num_inference_steps', 'steps', 25)
         labels = torch.tensor(np.array(labels, dtype=np.int64))
         if len(seeds) != len(labels): raise DataError(f"got {len(seeds)} seeds for {len(labels)} labels; give one seed per image")
         if prompts is not None and len(prompts) != len(labels): raise DataError(f"got {len(prompts)} prompts for {len(labels)} labels")
         if groups is not None and len(groups) != len(labels): raise DataError(f"got {len(groups)} groups for {len(labels)} labels")
-        check_int(steps, 'steps'); guidance_scale = check_number(guidance_scale, 'guidance_scale', 0)
+        check_int(steps, what); guidance_scale = check_number(guidance_scale, 'guidance_scale', 0)
         t0 = time.time()
         if init_images is None and strength != 1: raise DataError("strength < 1 needs init_images= (img2img starts from them)")
         if init_images is not None:
@@ -163,6 +173,27 @@ def use_sampler(self:Generator, name:str) -> Generator:
     "Sample with `SAMPLERS[name]` from now on (on this generator's noise schedule); returns the generator."
     if self.scheduler is None: raise DataError(f"the {self.backend} backend has no scheduler to replace")
     self.scheduler, self.sampler = make_sampler(name, self.scheduler.config), name
+    return self
+
+# %% ../nbs/04_generators.ipynb #a1c0de01
+def _fresh(scheduler):
+    "A new scheduler of `scheduler`'s class and config: the loop sets and steps its own, never the caller's object."
+    return type(scheduler).from_config(scheduler.config)
+
+def _check_scheduler(scheduler):
+    "`scheduler` if it is a name of `SAMPLERS` or a diffusers scheduler, else a `DataError` naming what is valid."
+    if isinstance(scheduler, str): return check_in(scheduler, SAMPLERS, 'sampler')
+    from diffusers import SchedulerMixin
+    if not isinstance(scheduler, SchedulerMixin):
+        raise DataError(f"scheduler must be a diffusers scheduler (e.g. DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)) "
+                        f"or a name of SAMPLERS ({', '.join(map(repr, SAMPLERS))}); got a {type(scheduler).__name__}")
+    return scheduler
+
+@patch
+def use_scheduler(self:Generator, scheduler) -> Generator:
+    "Sample with a copy of the diffusers `scheduler` (as configured: its noise schedule too; the object passed is never changed), or with `SAMPLERS[scheduler]` given a name; returns the generator."
+    if isinstance(_check_scheduler(scheduler), str): return self.use_sampler(scheduler)
+    self.scheduler, self.sampler = _fresh(scheduler), None
     return self
 
 # %% ../nbs/04_generators.ipynb #aefc297a
@@ -253,6 +284,7 @@ class Img2ImgGenerator:
 
     def generate(self, labels, seeds, groups=None, prompts=None, **kw) -> Generated:
         "`base.generate`, each image started from its real image (`meta`: which one, and the strength)."
+        if 'steps' in kw: kw['num_inference_steps'] = _renamed(kw.pop('num_inference_steps', None), kw.pop('steps'), 'num_inference_steps', 'steps')
         idx = pick_real(self.real, labels, groups, seeds)
         g = self.base.generate(labels, seeds, groups=groups, prompts=prompts, init_images=self.start_images(idx, *self.base.output_size()), strength=self.strength, **kw)
         files = self.real.images.paths[idx]
@@ -261,7 +293,8 @@ class Img2ImgGenerator:
         return g
 
 # %% ../nbs/04_generators.ipynb #1a2dc9a5
-BACKEND_SETTINGS = ('real', 'resolution', 'dropout')
+BACKEND_SETTINGS = ('real', 'resolution', 'dropout', 'dtype', 'keep_scheduler', 'scheduler')
+BACKEND_PLUGINS = 'synaug_nb.backends'   # entry-point group of installed packages that add backends
 
 @dataclass(frozen=True)
 class Backend:
@@ -271,7 +304,24 @@ class Backend:
     uses: tuple = ()
     doc: str = ''
 
-BACKENDS: dict[str, Backend] = {}
+class _Registry(dict):
+    "The backends by name; the first lookup adds those of installed plugins (`discover_backends`)."
+    def __init__(self): super().__init__(); self.discovered, self.added = False, {}   # added: backend name -> the package that added it
+    def _all(self):
+        if not self.discovered: discover_backends()
+        return self
+    def __contains__(self, k): return dict.__contains__(self._all(), k)
+    def __getitem__(self, k): return dict.__getitem__(self._all(), k)
+    def __iter__(self): return dict.__iter__(self._all())
+    def __len__(self): return dict.__len__(self._all())
+    def __repr__(self): return dict.__repr__(self._all())
+    def get(self, k, default=None): return dict.get(self._all(), k, default)
+    def keys(self): return dict.keys(self._all())
+    def values(self): return dict.values(self._all())
+    def items(self): return dict.items(self._all())
+
+BACKENDS: dict[str, Backend] = _Registry()
+_BUILT_IN = ('pixel', 'sd', 'unclip')
 
 def register_backend(name:str, load, uses=(), doc:str='') -> Backend:
     "Add (or replace) the backend `name`; the CLI, `DemoConfig`, the experiments and the widgets' callers pick it up."
@@ -281,6 +331,30 @@ def register_backend(name:str, load, uses=(), doc:str='') -> Backend:
     BACKENDS[name] = b = Backend(name, load, tuple(uses), doc)
     return b
 
+def _load_plugin(ep):
+    "Load entry point `ep`: a `Backend` is registered, a callable is called (it registers its backends)."
+    obj = ep.load()
+    if isinstance(obj, Backend): register_backend(obj.name, obj.load, obj.uses, obj.doc)
+    elif callable(obj): obj()
+    else: raise TypeError(f"{ep.value} is a {type(obj).__name__}, neither a Backend nor a callable that registers one")
+
+def discover_backends(reload:bool=False) -> dict:
+    "Add to `BACKENDS` the backends of installed packages (entry points of group `BACKEND_PLUGINS`), once (`reload`: look again); a broken plugin is a one-line warning, and none replaces a built-in backend."
+    if BACKENDS.discovered and not reload: return BACKENDS
+    BACKENDS.discovered = True
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=BACKEND_PLUGINS):
+        pkg = ep.dist.name if getattr(ep, 'dist', None) else ep.module.split('.')[0]   # an entry point made by hand has no distribution
+        before = dict(dict.items(BACKENDS))
+        try: _load_plugin(ep); problem = ''
+        except Exception as e: problem = f"failed to load ({type(e).__name__}: {' '.join(str(e).split())})"
+        if hidden := [k for k in _BUILT_IN if k in before and dict.get(BACKENDS, k) is not before[k]]:
+            dict.update(BACKENDS, {k: before[k] for k in hidden}); problem = problem or f"would replace the built-in backend(s) {hidden}"
+        if problem: warnings.warn(f"backend plugin {ep.name!r} of package {pkg!r} ({ep.value}) {problem}; it is skipped, the other backends work")
+        BACKENDS.added.update({k: pkg for k, b in dict.items(BACKENDS) if before.get(k) is not b})
+    return BACKENDS
+
+# %% ../nbs/04_generators.ipynb #a1c0de04
 def _resolve(load):
     if callable(load): return load
     import importlib
@@ -288,22 +362,51 @@ def _resolve(load):
     for a in attr.split('.'): obj = getattr(obj, a)
     return obj
 
-def load_generator(backend:str, model, device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
-                   strength:float|None=None, sampler:str|None=None):
-    "The generator of the registered `backend` from the checkpoint `model` (with the settings it reads); `sampler` swaps in one of `SAMPLERS` (default: the backend's own); `strength` wraps it in `Img2ImgGenerator` on `real`."
+_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
+
+def _as_dtype(dtype) -> torch.dtype:
+    "`dtype` (a torch dtype, or its name) as one of the torch dtypes of `_DTYPES`, else a `DataError`."
+    if isinstance(dtype, torch.dtype) and dtype in _DTYPES.values(): return dtype
+    if isinstance(dtype, str) and dtype.removeprefix('torch.') in _DTYPES: return _DTYPES[dtype.removeprefix('torch.')]
+    raise DataError(f"dtype must be one of {', '.join(f'torch.{k}' for k in _DTYPES)} (or its name); got {dtype!r}")
+
+def load_generator(backend:str,                     # a name of `BACKENDS`
+                   model,                           # the checkpoint: a folder (or hub id), or for 'sd' and 'unclip' a diffusers pipeline object (used as it is, never changed)
+                   device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
+                   strength:float|None=None,        # img2img: wrap the generator in `Img2ImgGenerator` on `real`
+                   sampler:str|None=None,           # a name of `SAMPLERS` (the CLI's --sampler): the same as scheduler=NAME
+                   scheduler=None,                  # a diffusers scheduler (a copy of it samples) or a name of `SAMPLERS`; default: the backend's own
+                   keep_scheduler:bool=False,       # sample with the checkpoint's own scheduler (sd, unclip: not DDIM; pixel: the one saved with the model)
+                   dtype=None,                      # the weights' torch dtype (sd, unclip; default float16 on CUDA, else float32); diffusers' name
+                   torch_dtype=None):               # deprecated alias of `dtype`, as in diffusers
+    "The generator of the registered `backend` from the checkpoint `model`, with the settings the backend reads."
+    dtype = _renamed(dtype, torch_dtype, 'dtype', 'torch_dtype')
     check_in(backend, BACKENDS, 'backend'); b = BACKENDS[backend]
-    if not model: raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--model)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
+    if model is None or (isinstance(model, (str, os.PathLike)) and not str(model)):
+        raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--model)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
     if ('real' in b.uses or strength is not None) and real is None:
         raise DataError(f"backend {backend!r}{' with img2img strength' if strength is not None else ''} starts from real images: pass real= (the real training set)")
     if strength is not None: check_fraction(strength, 'img2img strength')
-    if sampler is not None: check_in(sampler, SAMPLERS, 'sampler')
-    given = {'real': real, 'resolution': resolution, 'dropout': dropout}
+    if sampler is not None and scheduler is not None: raise DataError(f"pass sampler={sampler!r} or scheduler=, not both (scheduler= takes a name of SAMPLERS too)")
+    if (scheduler := scheduler if sampler is None else sampler) is not None: _check_scheduler(scheduler)
+    if keep_scheduler and scheduler is not None: raise DataError("keep_scheduler=True samples with the checkpoint's own scheduler and scheduler= replaces it: pass one of them")
+    if dtype is not None: dtype = _as_dtype(dtype)
+    given = {'real': real, 'resolution': resolution, 'dropout': dropout, 'dtype': dtype, 'keep_scheduler': keep_scheduler or None, 'scheduler': scheduler}
+    for k in ('dtype', 'keep_scheduler'):
+        if given[k] is not None and k not in b.uses: raise DataError(f"backend {backend!r} takes no {k}=; it reads {', '.join(b.uses) or 'no setting'}")
     gen = _resolve(b.load)(model, device=device, **{k: given[k] for k in b.uses if given[k] is not None})
-    if sampler is not None: gen.use_sampler(sampler)
+    if scheduler is not None and 'scheduler' not in b.uses: gen.use_scheduler(scheduler)
     return gen if strength is None else Img2ImgGenerator(gen, real, strength)
 
-register_backend('pixel', lambda model, device=None: PixelGenerator.from_pretrained(model, device=device),
+def _load_pixel(model, device=None, keep_scheduler:bool=False, scheduler=None) -> PixelGenerator:
+    "The `'pixel'` backend: a folder saved by `PixelDiffusion.save_pretrained`."
+    if not isinstance(model, (str, os.PathLike)): raise DataError(f"backend 'pixel' takes a folder saved by PixelDiffusion.save_pretrained; got a {type(model).__name__}")
+    gen = PixelGenerator.from_pretrained(model, device=device, sampler=None if keep_scheduler or scheduler is not None else DEFAULT_SAMPLER)
+    return gen if scheduler is None else gen.use_scheduler(scheduler)
+
+register_backend('pixel', _load_pixel, ('keep_scheduler', 'scheduler'),
                  doc='the embedded class-conditional pixel diffusion: a folder saved by `PixelDiffusion.save_pretrained` (without one, the demo trains it)')
-register_backend('sd', 'synaug_nb.diffusers_backends:load_sd', ('resolution',), 'Stable Diffusion from text prompts: a diffusers checkpoint folder or hub id')
-register_backend('unclip', 'synaug_nb.diffusers_backends:load_unclip', ('real', 'resolution', 'dropout'),
+_DIFFUSERS = ('resolution', 'dtype', 'keep_scheduler', 'scheduler')
+register_backend('sd', 'synaug_nb.diffusers_backends:load_sd', _DIFFUSERS, 'Stable Diffusion from text prompts: a diffusers checkpoint folder, hub id or pipeline')
+register_backend('unclip', 'synaug_nb.diffusers_backends:load_unclip', ('real', 'dropout', *_DIFFUSERS),
                  "Stable unCLIP: text plus the CLIP image embedding of a real image of the class (embedding dropout)")

@@ -10,14 +10,14 @@ from typing import Callable
 from .core import DataError, check_in, set_seed, markdown_table
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
-from .feedback import CRITERIA
+from .feedback import CRITERIA, PluginRegistry
 from .models import Classifier, build_model
 from .train import Learner, finetune_last_layer
 
 # %% auto #0
-__all__ = ['GROUP_TASKS', 'ALL_TASKS', 'DEFAULT_CRITERION', 'METHODS', 'Method', 'register_method', 'get_method', 'all_methods',
-           'task_methods', 'default_methods', 'check_synthetic', 'oracle_set', 'MethodContext', 'methods_table',
-           'train_method']
+__all__ = ['GROUP_TASKS', 'ALL_TASKS', 'DEFAULT_CRITERION', 'METHOD_PLUGINS', 'METHODS', 'Method', 'register_method',
+           'get_method', 'all_methods', 'task_methods', 'method_plugin', 'default_methods', 'check_synthetic',
+           'oracle_set', 'MethodContext', 'methods_table', 'train_method']
 
 # %% ../nbs/11b_methods.ipynb #10ac4bff
 GROUP_TASKS = ('spurious', 'fairness')
@@ -36,7 +36,8 @@ class Method:
     recipe: str = ''
     paper: str = ''
 
-METHODS: dict[str, Method] = {}    # the registry, in table order; the fg_<criterion> rows come from `feedback.CRITERIA`
+METHOD_PLUGINS = 'synaug_nb.methods'   # entry-point group of installed packages that add methods
+METHODS: dict[str, Method] = PluginRegistry(METHOD_PLUGINS, 'method')   # the registry, in table order; the fg_<criterion> rows come from `feedback.CRITERIA`
 
 def register_method(name:str, train:Callable, tasks=ALL_TASKS, needs=(), optional:bool=False, data:str='', recipe:str='',
                     paper:str='', before:str|None=None) -> Method:
@@ -76,6 +77,10 @@ def task_methods(task:str) -> tuple:
     check_in(task, ALL_TASKS, 'task')
     return tuple(m.name for m in all_methods() if task in m.tasks)
 
+def method_plugin(name:str) -> str|None:
+    "The installed package that added the method `name` (for an `fg_<criterion>` row, its criterion); None for the built-ins and those registered in this process."
+    return METHODS.added.get(name) or (CRITERIA.added.get(name[3:]) if name.startswith('fg_') else None)
+
 def default_methods(task:str) -> tuple:
     "What a run of `task` trains when no methods are named: all but the optional ones."
     return tuple(n for n in task_methods(task) if not get_method(n).optional)
@@ -107,7 +112,8 @@ def oracle_set(bench, cfg) -> ImageSet:
 class MethodContext:
     "What a method's `train` gets: the benchmark, the settings (a `DemoConfig`), the synthetic sets on demand, a shared cache."
     bench: object                   # a `Benchmark`: .train (real, imbalanced), .holdout, .test
-    cfg: object                     # model, train_steps, batch_size, lr, seed, mixup_alpha, mixup_partners, ft_steps, ft_lr, retrain_steps, task
+    cfg: object                     # model, train_steps, batch_size, lr, seed, mixup_alpha, mixup_partners, ft_steps, ft_lr, retrain_steps, task;
+                                    # optionally steps_for(n) (steps for n images, over train_steps), model_kw, wd, momentum, device
     provide: Callable|None = None   # key -> the synthetic set 'plain' / 'filtered' / 'fg_<criterion>' (or the 'rounds' result), made on first use
     cache: dict = field(default_factory=dict)
     progress: bool = False
@@ -143,12 +149,15 @@ class MethodContext:
 
     def _for(self, name): return MethodContext(self.bench, self.cfg, self.provide, self.cache, self.progress, name)
 
-    def fit(self, data:ImageSet, loss:str='ce', sampler:str='uniform', mix:str|None=None) -> Classifier:
-        "A fresh network trained on `data` with the run's shared settings."
+    def fit(self, data:ImageSet, loss:str|Callable='ce', sampler:str='uniform', mix:str|None=None) -> Classifier:
+        "A fresh network trained on `data` with the run's shared settings; `loss` is a `Learner` loss name or a function (logits, labels) -> mean loss."
         c = self.cfg; set_seed(c.seed)
-        model = build_model(c.model, data.n_classes, data.images[0].shape[2])
-        Learner(model, data, loss, sampler, mix, alpha=c.mixup_alpha, cross_domain=getattr(c, 'mixup_partners', 'any') == 'other_domain',
-                batch_size=c.batch_size, lr=c.lr, seed=c.seed, device='cpu').fit(c.train_steps, progress=self.progress)
+        model = build_model(c.model, data.n_classes, data.images[0].shape[2], **getattr(c, 'model_kw', {}))
+        opt = {k: getattr(c, k) for k in ('wd', 'momentum') if hasattr(c, k)}
+        learn = Learner(model, data, 'ce' if callable(loss) else loss, sampler, mix, alpha=c.mixup_alpha, batch_size=c.batch_size, lr=c.lr, seed=c.seed,
+                        cross_domain=getattr(c, 'mixup_partners', 'any') == 'other_domain', device=getattr(c, 'device', 'cpu'), **opt)
+        if callable(loss): learn.loss_fn = loss
+        learn.fit(c.steps_for(len(data)) if hasattr(c, 'steps_for') else c.train_steps, progress=self.progress)
         return model
 
     def last_layer(self, model:Classifier, data:ImageSet, reinit:bool=False) -> Classifier:
@@ -193,6 +202,7 @@ register_method('synaug_img2img', lambda ctx: ctx.last_layer(ctx.fit(ctx.synthet
                 recipe='as `synaug`', paper='SYNAuG Table 5, intra-class translation')
 register_method('oracle', lambda ctx: ctx.fit(oracle_set(ctx.bench, ctx.cfg)), data='real, balanced (as many real images per class as the largest class)',
                 recipe='cross-entropy', paper='upper reference')
+METHODS.arm(lambda m: register_method(m.name, m.train, m.tasks, m.needs, m.optional, m.data, m.recipe, m.paper))   # installed methods join on the first read
 
 # %% ../nbs/11b_methods.ipynb #dd2c1ee1
 def methods_table(task:str|None=None) -> str:

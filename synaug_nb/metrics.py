@@ -13,7 +13,9 @@ import torch
 from fastcore.basics import patch
 from .core import DataError, check_in, check_int, markdown_table
 from .data import ImageSet, check_image_set
-from .profile import ImbalanceProfile, SPLIT_COLORS
+from .profile import ImbalanceProfile, SPLIT_COLORS, default_thresholds
+from .specs import as_image_set
+from .batches import on_device
 
 # %% auto #0
 __all__ = ['per_class_accuracy', 'split_accuracy', 'GroupAccuracy', 'group_accuracy', 'group_rates', 'fairness_gaps', 'Report',
@@ -312,33 +314,35 @@ Report.plot = plot_per_class
 
 # %% ../nbs/09_metrics.ipynb #3861c13b
 @torch.no_grad()
-def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device='cpu', transform=None, num_workers:int=0,
+def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device=None, transform=None, num_workers:int=0,
             n_classes:int|None=None) -> np.ndarray:
-    "Predicted class (argmax of the logits) of each image of `ds`, read through its `__getitem__` (`transform`, if given, replaces the set's)."
-    check_image_set(ds, 'predict', 'test set')
+    "Predicted class (argmax of the logits) of each image of `ds`, read as `ds.input(i)` (`transform`, if given, replaces the set's), on `device` (None: the model's own)."
+    ds = check_image_set(as_image_set(ds, 'predict'), 'predict', 'test set')
     batch_size = check_int(batch_size, 'batch_size')
-    if transform is not None: ds = ds.with_transform(transform)
     n_classes = ds.n_classes if n_classes is None else n_classes
-    device = torch.device(device); was_training = model.training
-    model.to(device).eval()
+    ds = ds.with_items('x')                       # the images only, whatever the set's items
+    if transform is not None: ds.transform = transform
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    preds = []
-    try:
-        for x, *_ in loader:
-            out = model(x.to(device))
-            if isinstance(out, (tuple, list)): out = out[0]
-            if out.ndim != 2 or out.shape[1] != n_classes:
-                raise DataError(f"the model returned logits of shape {tuple(out.shape)}; expected (batch, {n_classes}) for the {n_classes} classes of {ds.name or 'the test set'!r}")
-            preds.append(out.argmax(1).cpu())
-    finally:
-        model.train(was_training)
+    preds, was_training = [], model.training
+    with on_device(model, device) as dev:
+        model.eval()
+        try:
+            for (x,) in loader:
+                out = model(x.to(dev))
+                if isinstance(out, (tuple, list)): out = out[0]
+                if out.ndim != 2 or out.shape[1] != n_classes:
+                    raise DataError(f"the model returned logits of shape {tuple(out.shape)}; expected (batch, {n_classes}) for the {n_classes} classes of {ds.name or 'the test set'!r}")
+                preds.append(out.argmax(1).cpu())
+        finally:
+            model.train(was_training)
     return torch.cat(preds).numpy()
 
-def evaluate(model:torch.nn.Module, ds:ImageSet, train_counts, batch_size:int=256, device='cpu', transform=None,
-             many_above:float=100, few_below:float=20, reduce:str='max', num_workers:int=0) -> Report:
-    "Run `model` over the test set `ds` and report split accuracy, and group accuracy and fairness gaps when `ds` has groups."
-    counts = _train_counts(train_counts)
+def evaluate(model:torch.nn.Module, ds:ImageSet, train_counts, batch_size:int=256, device=None, transform=None,
+             many_above:float|None=None, few_below:float|None=None, reduce:str='max', num_workers:int=0) -> Report:
+    "Run `model` over the test set `ds` (on `device`, None: the model's own) and report split accuracy (thresholds None: `default_thresholds`), and group accuracy and fairness gaps when `ds` has groups."
+    ds = as_image_set(ds, 'evaluate'); counts = _train_counts(train_counts)
     if len(counts) != ds.n_classes: raise DataError(f"train_counts has {len(counts)} classes but the test set {ds.name!r} has {ds.n_classes}")
+    d = default_thresholds(int(counts.max()))
     pred = predict(model, ds, batch_size, device, transform, num_workers)
-    return Report.of(ds.labels, pred, counts, ds.groups, ds.n_groups if ds.has_groups else None, ds.classes,
-                     ds.group_names, many_above, few_below, reduce, ds.name)
+    return Report.of(ds.labels, pred, counts, ds.groups, ds.n_groups if ds.has_groups else None, ds.classes, ds.group_names,
+                     d[0] if many_above is None else many_above, d[1] if few_below is None else few_below, reduce, ds.name)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, math, pickle, warnings
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -13,9 +14,10 @@ import torch.nn.functional as F
 from .core import DataError, check_in, atomic_write, check_int, head_of   # head_of: models' callers import it from here too
 
 # %% auto #0
-__all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear', 'Classifier',
-           'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'load_tensors', 'read_state_dict',
-           'torchvision_resnet', 'small_cnn', 'build_model', 'save_model', 'load_model']
+__all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'IMAGENET_STATS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear',
+           'Classifier', 'ZeroPadShortcut', 'BasicBlock', 'resnet32', 'state_mismatch', 'load_tensors',
+           'read_state_dict', 'torchvision_resnet', 'small_cnn', 'build_model', 'norm_stats', 'Normalize', 'Normalized',
+           'constructor_of', 'save_model', 'load_model']
 
 # %% ../nbs/07_models.ipynb #4fba32f2
 def _is_bn(m) -> bool: return isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -34,12 +36,13 @@ def init_linear(lin:nn.Linear, seed:int|None=None) -> nn.Linear:
     return lin
 
 class Classifier(nn.Module):
-    "An image classifier split into `features` (images -> `(B, D)`) and `head`, the last linear layer (`D` -> `n_classes`)."
-    def __init__(self, features:nn.Module, head:nn.Linear, config:dict|None=None):
+    "An image classifier split into `features` (images -> `(B, D)`) and `head`, the last linear layer (`D` -> `n_classes`); `normalize`: its input normalisation."
+    def __init__(self, features:nn.Module, head:nn.Linear, config:dict|None=None, normalize=None):
         super().__init__()
         if not isinstance(head, nn.Linear): raise DataError(f"head must be an nn.Linear; got {type(head).__name__}")
         self.features, self.head = features, head
-        self.config = config          # {'name', 'n_classes', 'in_channels', 'kwargs'}: how to rebuild it (the builders set it)
+        self.config = config          # {'name', 'n_classes', 'in_channels', 'kwargs', 'normalize'}: how to rebuild it (the builders set it)
+        self.norm = None if normalize is None else Normalize(*norm_stats(normalize))   # images in [0, 1] -> what pretrained weights expect
         self.features_frozen = False
 
     @property
@@ -47,7 +50,8 @@ class Classifier(nn.Module):
     @property
     def n_classes(self) -> int: return self.head.out_features
 
-    def forward(self, x): return self.head(self.features(x))
+    def _in(self, x): return x if self.norm is None else self.norm(x)
+    def forward(self, x): return self.head(self.features(self._in(x)))
 
     def train(self, mode:bool=True):
         "As `nn.Module.train`, except that the BatchNorm layers of frozen features stay in eval mode."
@@ -79,7 +83,7 @@ class Classifier(nn.Module):
         "Features `(B, D)` of images `x` without gradients, in eval mode (BatchNorm uses and keeps its running statistics); the mode is restored after."
         was = self.training
         self.eval()
-        try: return self.features(x)
+        try: return self.features(self._in(x))
         finally: self.train(was)
 
 # %% ../nbs/07_models.ipynb #979ee675
@@ -213,13 +217,55 @@ MODELS = {'resnet32': resnet32, 'resnet18': lambda **kw: torchvision_resnet('res
           'resnet50': lambda **kw: torchvision_resnet('resnet50', **kw), 'small_cnn': small_cnn}
 MODEL_OPTIONS = {'resnet32': (), 'resnet18': ('weights_path', 'small_input'), 'resnet50': ('weights_path', 'small_input'), 'small_cnn': ('width',)}
 
-def build_model(name:str, n_classes:int, in_channels:int|None=None, **kw) -> Classifier:
-    "A `Classifier` by `name` ('resnet32', 'resnet18', 'resnet50', 'small_cnn') for `n_classes`; `kw` are the builder's options."
+def build_model(name:str, n_classes:int, in_channels:int|None=None, normalize=None, **kw) -> Classifier:
+    "A `Classifier` by `name` ('resnet32', 'resnet18', 'resnet50', 'small_cnn') for `n_classes`; `normalize`: 'imagenet' or (mean, std), its input normalisation; `kw` are the builder's options."
     check_in(name, tuple(MODELS), 'model')
     bad = [k for k in kw if k not in MODEL_OPTIONS[name]]
     if bad: raise DataError(f"{name} has no option {bad[0]!r}; valid: {', '.join(map(repr, MODEL_OPTIONS[name])) or 'none'}")
     if in_channels is not None: kw['in_channels'] = in_channels
-    return MODELS[name](n_classes=n_classes, **kw)
+    model = MODELS[name](n_classes=n_classes, **kw)
+    if normalize is not None:
+        model.norm = Normalize(*norm_stats(normalize, model.config['in_channels']))
+        model.config['normalize'] = model.norm.stats()
+    return model
+
+# %% ../nbs/07_models.ipynb #ee752a31
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # (mean, std) of ImageNet's channels, what torchvision's pretrained weights expect
+
+def norm_stats(normalize, channels:int|None=None) -> tuple[list, list]:
+    "`(mean, std)` as lists from `normalize`: 'imagenet' or (mean, std), each one number or one per channel (`channels` when given); checked."
+    if isinstance(normalize, str): check_in(normalize, ('imagenet',), 'normalize'); normalize = IMAGENET_STATS
+    try: mean, std = (torch.as_tensor(v, dtype=torch.float64).flatten().tolist() for v in normalize)
+    except (TypeError, ValueError, RuntimeError): raise DataError(f"normalize must be 'imagenet' or (mean, std), each a number or one per channel; got {normalize!r}") from None
+    if not mean or len(mean) != len(std): raise DataError(f"normalize needs as many means as standard deviations (one, or one per channel); got {mean} and {std}")
+    if not all(math.isfinite(v) for v in mean) or not all(math.isfinite(s) and s > 0 for s in std):
+        raise DataError(f"normalize needs finite means and standard deviations > 0; got mean {mean}, std {std}")
+    if channels is not None and len(mean) not in (1, channels): raise DataError(f"normalize has statistics for {len(mean)} channels; the model takes {channels}")
+    return mean, std
+
+class Normalize(nn.Module):
+    "`(x - mean) / std` per channel: the input normalisation that pretrained weights expect, done by the model, so the data stays in [0, 1]."
+    def __init__(self, mean, std):
+        super().__init__()
+        mean, std = norm_stats((mean, std))
+        self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1)); self.register_buffer('std', torch.tensor(std).view(-1, 1, 1))
+
+    def forward(self, x):
+        if len(self.mean) not in (1, x.shape[-3]): raise DataError(f"Normalize has statistics for {len(self.mean)} channels; the images have {x.shape[-3]}")
+        return (x - self.mean) / self.std
+
+    def stats(self) -> list:
+        "[mean, std] as lists (float32's 7 digits: 0.485, not 0.48500001430511475), what the checkpoint's sidecar records."
+        return [[float(f'{v:.7g}') for v in t.flatten().tolist()] for t in (self.mean, self.std)]
+
+class Normalized(nn.Module):
+    "Any `model` that expects normalised images, fed images in [0, 1]: `model(Normalize(mean, std)(x))`; checkpoints record the statistics."
+    def __init__(self, model:nn.Module, normalize='imagenet'):
+        super().__init__()
+        if not isinstance(model, nn.Module): raise DataError(f"Normalized needs a torch nn.Module; got {type(model).__name__}")
+        self.norm, self.model = Normalize(*norm_stats(normalize)), model
+
+    def forward(self, x): return self.model(self.norm(x))
 
 # %% ../nbs/07_models.ipynb #fd8ea2fe
 CHECKPOINT_FORMAT = 'synaug_nb.models/1'
@@ -229,27 +275,56 @@ def _ckpt_paths(path) -> tuple[Path, Path]:
     if p.suffix in ('.safetensors', '.json'): p = p.with_suffix('')
     return p.with_name(p.name + '.safetensors'), p.with_name(p.name + '.json')
 
+@lru_cache(maxsize=32)
+def _tv_builder(cls:type, n_classes:int, shapes:tuple) -> str|None:
+    import torchvision.models as tvm
+    for name in tvm.list_models(module=tvm):
+        build = tvm.get_model_builder(name)
+        if build.__module__ != cls.__module__: continue
+        try:
+            with torch.device('meta'): cand = build(weights=None, num_classes=n_classes)
+        except Exception: continue
+        if type(cand) is cls and tuple((k, tuple(v.shape)) for k, v in cand.state_dict().items()) == shapes: return name
+    return None
+
+def constructor_of(model:nn.Module) -> dict:
+    "How `load_model` rebuilds `model`: a builders' `Classifier`'s config; a torchvision network's builder and `num_classes`; else its class and head size."
+    if isinstance(model, Classifier) and model.config:
+        return dict(model.config, kwargs={k: v for k, v in model.config.get('kwargs', {}).items() if k != 'weights_path'})   # the checkpoint holds the weights
+    head = head_of(model)
+    cfg = {'module': f"{type(model).__module__}.{type(model).__qualname__}", 'n_classes': head.out_features, 'n_features': head.in_features}
+    if type(model).__module__.startswith('torchvision.models.'):
+        name = _tv_builder(type(model), head.out_features, tuple((k, tuple(v.shape)) for k, v in model.state_dict().items()))
+        if name: cfg.update(constructor=f'torchvision.models.{name}', kwargs={'num_classes': head.out_features})
+    return cfg
+
 def save_model(model:nn.Module, path) -> Path:
-    """Write `model`'s weights to `path` (.safetensors) and a JSON sidecar beside it; returns the weights' path.
-    A `Classifier` from the builders records how to rebuild it; any other module records its class and head size
-    (`load_model(path, into=module)` loads it back)."""
+    """Write `model`'s weights to `path` (.safetensors) and a JSON sidecar beside it that says how to rebuild it (`constructor_of`;
+    a `Normalized` model, its statistics too); returns the weights' path."""
     if not isinstance(model, nn.Module): raise DataError(f"save_model needs a torch nn.Module; got {type(model).__name__}")
     from safetensors.torch import save
     wp, jp = _ckpt_paths(path)
-    if isinstance(model, Classifier) and model.config:
-        cfg = dict(model.config, kwargs={k: v for k, v in model.config.get('kwargs', {}).items() if k != 'weights_path'})   # the checkpoint holds the weights
-    else:
-        head = head_of(model)
-        cfg = {'module': f"{type(model).__module__}.{type(model).__qualname__}", 'n_classes': head.out_features, 'n_features': head.in_features}
+    cfg = {**constructor_of(model.model), 'normalized_by': model.norm.stats()} if isinstance(model, Normalized) else constructor_of(model)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(wp, save(sd, metadata={'format': CHECKPOINT_FORMAT}))
     atomic_write(jp, json.dumps({'format': CHECKPOINT_FORMAT, **cfg}, indent=1))
     return wp
 
+def _torchvision_model(cfg:dict, jp:Path) -> nn.Module:
+    "The torchvision network a sidecar names: only torchvision's classification builders are called, with `weights=None` and `num_classes`."
+    import torchvision.models as tvm
+    ctor, kw = cfg['constructor'], cfg.get('kwargs', {})
+    name = ctor.removeprefix('torchvision.models.') if isinstance(ctor, str) else None
+    n = kw.get('num_classes') if isinstance(kw, dict) else None
+    if name is None or name == ctor or name not in tvm.list_models(module=tvm) or set(kw) != {'num_classes'} or not isinstance(n, int) or isinstance(n, bool):
+        raise DataError(f"model sidecar '{jp}' names the constructor {ctor!r} with {kw!r}; synaug_nb calls only torchvision.models' classification "
+                        "builders with num_classes: build the model yourself and pass it as into=")
+    return tvm.get_model_builder(name)(weights=None, num_classes=n)
+
 def load_model(path, device=None, into:nn.Module|None=None) -> nn.Module:
     """The model written by `save_model` at `path` (the .safetensors or .json file, or their common stem), on `device` (default CPU).
-    A builders' `Classifier` is rebuilt from its sidecar; with `into`, the weights are loaded into that module instead
-    (needed for any other module; its keys and shapes must match)."""
+    It is rebuilt from its sidecar (a builders' `Classifier`, a torchvision network, either `Normalized`); with `into`, the
+    weights are loaded into that module instead (needed for any other module; its keys and shapes must match)."""
     wp, jp = _ckpt_paths(path)
     for p, what in ((wp, 'weights'), (jp, 'sidecar (written by save_model beside the weights)')):
         if not p.is_file(): raise DataError(f"model {what} not found: '{p}'")
@@ -259,12 +334,16 @@ def load_model(path, device=None, into:nn.Module|None=None) -> nn.Module:
     if into is not None:
         if not isinstance(into, nn.Module): raise DataError(f"into= must be a torch nn.Module; got {type(into).__name__}")
         model, what = into, type(into).__name__
+    elif 'constructor' in cfg: model, what = _torchvision_model(cfg, jp), f"{cfg['constructor']} its sidecar describes"
     elif 'module' in cfg and 'name' not in cfg:
-        raise DataError(f"'{jp}' holds the weights of a {cfg['module']}, which synaug_nb cannot rebuild; build one and pass it as into=")
+        raise DataError(f"'{jp}' holds the weights of a {cfg['module']}, which synaug_nb cannot rebuild; build one and pass it as into= "
+                        "(save_model records how to build the builders' models and torchvision's classification networks)")
     else:
         missing = [k for k in ('name', 'n_classes', 'in_channels') if k not in cfg]
         if missing: raise DataError(f"model sidecar '{jp}' lacks {', '.join(missing)}")
-        model, what = build_model(cfg['name'], cfg['n_classes'], cfg['in_channels'], **cfg.get('kwargs', {})), f"{cfg['name']} its sidecar describes"
+        model = build_model(cfg['name'], cfg['n_classes'], cfg['in_channels'], normalize=cfg.get('normalize'), **cfg.get('kwargs', {}))
+        what = f"{cfg['name']} its sidecar describes"
+    if 'normalized_by' in cfg and not isinstance(model, Normalized): model = Normalized(model, cfg['normalized_by'])   # into= may be the bare model
     from safetensors.torch import load_file
     try: sd = load_file(str(wp))
     except Exception as e: raise DataError(f"cannot read model weights '{wp}': {type(e).__name__}: {str(e)[:200]}") from None

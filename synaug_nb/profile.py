@@ -12,7 +12,7 @@ from fastcore.basics import patch
 from .core import DataError, check_number
 
 # %% auto #0
-__all__ = ['SPLIT_COLORS', 'scaled_thresholds', 'check_thresholds', 'ImbalanceProfile', 'profile']
+__all__ = ['SPLIT_COLORS', 'scaled_thresholds', 'default_thresholds', 'check_thresholds', 'ImbalanceProfile', 'profile']
 
 # %% ../nbs/00c_profile.ipynb #0ae4229e
 def scaled_thresholds(n_max:int, ref_max:int=500, many_above:float=100, few_below:float=20) -> tuple[float, float]:
@@ -20,6 +20,10 @@ def scaled_thresholds(n_max:int, ref_max:int=500, many_above:float=100, few_belo
     if n_max <= 0: raise DataError(f"n_max must be positive; got {n_max}")
     check_thresholds(many_above, few_below)
     return many_above * n_max / ref_max, few_below * n_max / ref_max   # in this order 20 * 90 / 500 is 3.6, not 3.5999999999999996
+
+def default_thresholds(n_max:int) -> tuple[float, float]:
+    "The Many/Few thresholds every default uses for a training set whose largest class has `n_max` images: >100 / <20 for a head of 500 or more (CIFAR-LT, ImageNet-LT, Places-LT), else `scaled_thresholds(n_max)`."
+    return (100.0, 20.0) if n_max >= 500 or n_max <= 0 else scaled_thresholds(n_max)
 
 def check_thresholds(many_above:float, few_below:float):
     "Many/Few thresholds: each a finite number >= 0, and `few_below` not above `many_above`; else one `DataError` line naming both."
@@ -43,10 +47,13 @@ class ImbalanceProfile:
         check_thresholds(self.many_above, self.few_below)
 
     @classmethod
-    def of(cls, ds:ImageSet, many_above:float=100, few_below:float=20) -> ImbalanceProfile:
-        "The profile of `ds`."
-        return cls(ds.classes, ds.counts(), ds.group_names, ds.cell_counts() if ds.has_groups else None,
-                   many_above, few_below, ds.name)
+    def of(cls, ds:ImageSet, many_above:float|None=None, few_below:float|None=None) -> ImbalanceProfile:
+        "The profile of `ds`; a threshold left None is `default_thresholds` of its largest class (what `load_data` and the CLI use)."
+        if not callable(getattr(ds, 'counts', None)):
+            raise DataError(f"a profile needs an ImageSet; got {type(ds).__name__} (a torch Dataset converts with synaug_nb.specs.from_dataset(ds))")
+        counts = ds.counts(); d = default_thresholds(int(counts.max()) if len(counts) else 0)
+        return cls(ds.classes, counts, ds.group_names, ds.cell_counts() if ds.has_groups else None,
+                   d[0] if many_above is None else many_above, d[1] if few_below is None else few_below, ds.name)
 
     @property
     def imbalance_factor(self) -> float:
@@ -145,6 +152,6 @@ def plot(self:ImbalanceProfile, by_group:bool|None=None, sort:bool=True, log:boo
     return fig
 
 # %% ../nbs/00c_profile.ipynb #cf34d86c
-def profile(ds:ImageSet, many_above:float=100, few_below:float=20) -> ImbalanceProfile:
-    "The imbalance profile of `ds` (Many: > `many_above`, Few: < `few_below` training images)."
+def profile(ds:ImageSet, many_above:float|None=None, few_below:float|None=None) -> ImbalanceProfile:
+    "The imbalance profile of `ds` (Many: > `many_above`, Few: < `few_below` training images; None: `default_thresholds`)."
     return ImbalanceProfile.of(ds, many_above, few_below)

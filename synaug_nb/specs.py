@@ -4,25 +4,27 @@
 
 # %% ../nbs/01e_specs.ipynb #5f37f161
 from __future__ import annotations
-import os, warnings
+import os, random, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np
 from PIL import Image
-from .core import DataError, check_in, to_pil, check_int, check_number, check_fraction, mode_8bit, to_8bit
+import torch
+from torch.utils.data import Dataset, IterableDataset, Subset, ConcatDataset
+from .core import DataError, check_in, to_pil, to_tensor, check_int, check_number, check_fraction, mode_8bit, to_8bit
 from .data import ImageSet, FileList
-from .profile import scaled_thresholds
+from .profile import default_thresholds
 from .imbalance import longtail_counts, take_per_class, balanced_split, _class_order
 from .loaders import load_cifar, load_image_folder, load_waterbirds, load_utkface, load_list_file, find_fashion_mnist
 from .benchmarks import Benchmark, longtail_benchmark, group_benchmark, DEFAULT_IMBALANCE
 
 # %% auto #0
 __all__ = ['SPEC_KINDS', 'TASKS', 'SPEC_KIND_PLUGINS', 'MAX_IN_MEMORY', 'DEFAULT_TEST_FRAC', 'MIN_GENERATOR_PER_CLASS',
-           'DataSpec', 'SpecKind', 'register_kind', 'spec_kinds', 'parse_spec', 'holdout_split', 'long_tail_parts',
-           'materialize', 'resize_transform', 'check_same_size', 'fit_images', 'resolve_auto', 'from_dataset',
-           'load_data']
+           'DataSpec', 'SpecKind', 'register_kind', 'spec_kinds', 'parse_spec', 'from_dataset', 'as_image_set',
+           'holdout_split', 'long_tail_parts', 'materialize', 'resize_transform', 'check_same_size', 'fit_images',
+           'resolve_auto', 'load_data']
 
 # %% ../nbs/01e_specs.ipynb #d80ecd5b
 @dataclass(frozen=True)
@@ -92,11 +94,122 @@ def parse_spec(spec) -> DataSpec:
         raise DataError(f"data spec {spec!r} is not of the form {k.usage} ({k.help})")
     return DataSpec(kind, args)
 
+# %% ../nbs/01e_specs.ipynb #e745d27c
+_OVERSHOOT = 0.05   # float images may pass [0, 1] by this much (interpolation) before they count as another range
+
+def _as_uint8(x) -> np.ndarray:
+    "A PIL image, array or tensor (CHW float in [0, 1] or uint8, or HWC) as a uint8 `(H,W,C)` array."
+    if isinstance(x, Image.Image): a = np.asarray(to_8bit(x))
+    elif isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        if t.ndim == 3 and t.shape[0] in (1, 3): t = t.permute(1, 2, 0)
+        a = (t.float().clamp(0, 1) * 255).round().to(torch.uint8).numpy() if t.is_floating_point() else t.numpy()
+    else: a = np.asarray(x)
+    if a.dtype != np.uint8: raise DataError(f"images must be PIL images, uint8 arrays or float tensors in [0, 1]; got an array of {a.dtype}")
+    return a if a.ndim == 3 else a[..., None]
+
+def _unit_range(xs:list, what:str):
+    "Refuse float images outside [0, 1] beyond interpolation's overshoot (what a transform ending in `Normalize` makes), naming the values."
+    if not xs: return
+    lo, hi = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
+    if lo >= -_OVERSHOOT and hi <= 1 + _OVERSHOOT: return
+    out = sum(int(((x < 0) | (x > 1)).sum()) for x in xs) / sum(x.numel() for x in xs)
+    raise DataError(f"{what} yields images with values from {lo:.3g} to {hi:.3g} ({out:.0%} of the pixels outside [0, 1]); an ImageSet holds "
+                    "images in [0, 1] and would clip them: remove Normalize from the transform and normalise inside the model instead "
+                    "(e.g. nn.Sequential(torchvision.transforms.Normalize(mean, std), model))")
+
+def _describe(t) -> str:
+    "A transform's class name, with the steps of a `Compose`."
+    steps = getattr(t, 'transforms', None)
+    return f"{type(t).__name__}({', '.join(type(s).__name__ for s in steps)})" if isinstance(steps, (list, tuple)) else type(t).__name__
+
+def _float_image(x) -> torch.Tensor:
+    "What a transform returned (a PIL image, uint8 array, or tensor) as the float `(C,H,W)` tensor an `ImageSet` serves."
+    if not isinstance(x, torch.Tensor): return to_tensor(x)
+    return x.float().div(255) if x.dtype == torch.uint8 else x if x.is_floating_point() else x.float()
+
+class _AsTensor:
+    "A dataset's `transform`, then what it returns as a float `(C,H,W)` tensor in [0, 1] (picklable, for loader workers)."
+    def __init__(self, transform): self.transform = transform
+    def __call__(self, im): return _float_image(self.transform(im))
+    def __repr__(self): return f"{_describe(self.transform)}, then a [0, 1] tensor"
+
+def _checked_transform(t, images:FileList, what:str):
+    "`t` as an `ImageSet` applies it (PIL image in, float tensor in [0, 1] out), checked on up to 8 images spread over `images`; the global random state is left as it was."
+    at = np.unique(np.linspace(0, len(images) - 1, min(8, len(images))).round().astype(int))
+    saved = torch.get_rng_state(), random.getstate(), np.random.get_state()
+    try: outs = [t(to_pil(images[int(i)])) for i in at]
+    finally: torch.set_rng_state(saved[0]); random.setstate(saved[1]); np.random.set_state(saved[2])
+    if not all(isinstance(o, torch.Tensor) and o.is_floating_point() for o in outs): t, outs = _AsTensor(t), [_float_image(o) for o in outs]
+    _unit_range(outs, what)
+    return t
+
+# %% ../nbs/01e_specs.ipynb #0c1a55e5
+def _classes_of(ds) -> list:
+    "The class names of `ds`, or of the dataset it wraps (`.dataset` of a `Subset`; `.datasets` of a `ConcatDataset`, whose names must agree)."
+    c = getattr(ds, 'classes', None)
+    if c is not None and len(c): return [str(x) for x in c]
+    if getattr(ds, 'dataset', None) is not None: return _classes_of(ds.dataset)
+    found = [cs for cs in map(_classes_of, getattr(ds, 'datasets', None) or []) if cs]
+    other = next((cs for cs in found if cs != found[0]), None)
+    if other is not None: raise DataError(f"the datasets of this {type(ds).__name__} have different classes ({found[0][:5]} vs {other[:5]}), "
+                                          "so their labels mean different things; convert each with from_dataset, or give classes=")
+    return found[0] if found else []
+
+def _folder_files(ds):
+    "`(paths, labels, transform)` of a torchvision folder dataset (`samples` of image files), or of a `Subset` / `ConcatDataset` (one transform) of such; None for anything else."
+    samples = getattr(ds, 'samples', None)
+    if isinstance(samples, list) and samples and all(isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], (str, Path)) for s in samples[:5]):
+        from torchvision.datasets.folder import default_loader, pil_loader
+        if getattr(ds, 'loader', default_loader) not in (default_loader, pil_loader) or getattr(ds, 'target_transform', None) is not None:
+            return None                          # its own loader or label transform: read through ds[i]
+        return [str(p) for p, _ in samples], np.array([int(l) for _, l in samples], np.int64), getattr(ds, 'transform', None)
+    if isinstance(ds, Subset):
+        got = _folder_files(ds.dataset)
+        if got is None: return None
+        idx = np.asarray(ds.indices, np.int64).reshape(-1)
+        return [got[0][i] for i in idx], got[1][idx], got[2]
+    if isinstance(ds, ConcatDataset):
+        parts = [_folder_files(d) for d in ds.datasets]
+        if not parts or any(p is None or p[2] is not parts[0][2] for p in parts): return None
+        return [q for p in parts for q in p[0]], np.concatenate([p[1] for p in parts]), parts[0][2]
+    return None
+
+def from_dataset(ds, classes=None, name:str|None=None, mode:str|None='RGB') -> ImageSet:
+    "An `ImageSet` of a torch `Dataset` yielding `(image, label)`: torchvision folder datasets by their file list (lazily, their transform applied on reading), others read into memory through theirs; a transform that leaves [0, 1] (`Normalize`) is refused."
+    if isinstance(ds, IterableDataset) or not hasattr(ds, '__len__') or not hasattr(ds, '__getitem__'):
+        raise DataError(f"from_dataset needs a map-style Dataset (len(ds) and ds[i]) yielding (image, label); got {type(ds).__name__}")
+    classes = [str(c) for c in classes] if classes is not None else _classes_of(ds)
+    name = name or Path(str(getattr(ds, 'root', '') or '')).name or type(ds).__name__
+    files, transform = _folder_files(ds), None
+    if files is not None:                        # ImageFolder / DatasetFolder: files, not decoded
+        paths, labels, transform = files
+        images = FileList(paths, mode)
+        if transform is not None: transform = _checked_transform(transform, images, f"the transform of {type(ds).__name__} ({_describe(transform)})")
+    else:
+        items = [ds[i] for i in range(len(ds))]
+        if items and not (isinstance(items[0], (tuple, list)) and len(items[0]) >= 2):
+            raise DataError(f"from_dataset needs a Dataset yielding (image, label); item 0 is a {type(items[0]).__name__}")
+        _unit_range([x for x, *_ in items if isinstance(x, torch.Tensor) and x.is_floating_point()], type(ds).__name__)
+        arrs = [_as_uint8(x) for x, *_ in items]; labels = np.array([int(y) for _, y, *_ in items], np.int64)
+        shapes = sorted({a.shape for a in arrs})
+        if len(shapes) > 1: raise DataError(f"the dataset's images have different shapes {shapes[:3]}; give it a transform that resizes them")
+        images = np.stack(arrs) if arrs else np.zeros((0, 1, 1, 1), np.uint8)
+    if not classes: classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
+    return ImageSet(images, labels, classes, transform=transform, name=name)
+
+# %% ../nbs/01e_specs.ipynb #b7d2f304
+def as_image_set(ds, who:str) -> ImageSet:
+    "`ds` as an `ImageSet`: itself, or a torch `Dataset` converted by `from_dataset`; anything else is a `DataError` naming `who` (the function asking)."
+    if isinstance(ds, ImageSet): return ds
+    if isinstance(ds, Dataset): return from_dataset(ds)
+    raise DataError(f"{who} needs an ImageSet or a torch Dataset yielding (image, label); got {type(ds).__name__}")
+
 # %% ../nbs/01e_specs.ipynb #379691f9
 def holdout_split(ds:ImageSet, test_frac:float=0.2, seed:int=0,
                   each_side:bool=True) -> tuple[ImageSet, ImageSet]:  # every class keeps at least one image on each side (False: the plain random share)
     "`(train, test)`: `test_frac` of each class (× group, with groups) held out by `seed`."
-    check_fraction(test_frac, 'test_frac', closed=False)
+    ds = as_image_set(ds, 'holdout_split'); check_fraction(test_frac, 'test_frac', closed=False)
     counts = ds.counts(); few = [ds.classes[c] for c in np.flatnonzero(counts < 2)]
     if few and each_side: raise DataError(f"classes {few[:10]} of {ds.name!r} have fewer than 2 images: one is needed to train and one to test; add images or give a test split")
     key = ds.labels * (ds.n_groups + 1) + (ds.groups + 1 if ds.has_groups else 0)
@@ -114,7 +227,7 @@ def holdout_split(ds:ImageSet, test_frac:float=0.2, seed:int=0,
 def long_tail_parts(ds:ImageSet, imbalance_factor:float, n_max:int|None=None, class_order=None, seed:int=0,
                     profile:str='exp') -> tuple[ImageSet, ImageSet]:
     "`(long-tailed subset, the images left out)`; the subset is `make_long_tail`'s (same seed, same images)."
-    counts_avail = ds.counts()
+    ds = as_image_set(ds, 'long_tail_parts'); counts_avail = ds.counts()
     if (counts_avail == 0).any(): raise DataError(f"cannot make a long tail: classes {[ds.classes[c] for c in np.flatnonzero(counts_avail == 0)]} have no images")
     n_max = int(counts_avail.min()) if n_max is None else check_int(n_max, 'n_max', whole_float=True)
     counts = np.empty(ds.n_classes, np.int64); counts[_class_order(ds, class_order, seed)] = longtail_counts(n_max, ds.n_classes, imbalance_factor, profile)
@@ -268,37 +381,6 @@ for _k in (SpecKind('auto', 'auto[:ROOT]', 'Fashion-MNIST if its idx files are f
            SpecKind('waterbirds', 'waterbirds:PATH', 'Waterbirds metadata.csv and images: class bird, group background', _waterbirds, task='spurious', groups=True)):
     register_kind(_k)
 
-# %% ../nbs/01e_specs.ipynb #e745d27c
-def _as_uint8(x) -> np.ndarray:
-    "A PIL image, array or tensor (CHW float in [0, 1] or uint8, or HWC) as a uint8 `(H,W,C)` array."
-    import torch
-    if isinstance(x, Image.Image): a = np.asarray(to_8bit(x))
-    elif isinstance(x, torch.Tensor):
-        t = x.detach().cpu()
-        if t.ndim == 3 and t.shape[0] in (1, 3): t = t.permute(1, 2, 0)
-        a = (t.float().clamp(0, 1) * 255).round().to(torch.uint8).numpy() if t.is_floating_point() else t.numpy()
-    else: a = np.asarray(x)
-    if a.dtype != np.uint8: raise DataError(f"images must be PIL images, uint8 arrays or float tensors in [0, 1]; got an array of {a.dtype}")
-    return a if a.ndim == 3 else a[..., None]
-
-def from_dataset(ds, classes=None, name:str|None=None, mode:str|None='RGB') -> ImageSet:
-    "An `ImageSet` of a torch `Dataset` yielding `(image, label)`: torchvision folder datasets by their file list (lazily), others read into memory."
-    classes = list(classes if classes is not None else getattr(ds, 'classes', []) or [])
-    samples = getattr(ds, 'samples', None)
-    if samples is not None and all(isinstance(p, (str, Path)) for p, _ in samples[:5]):     # ImageFolder / DatasetFolder: files, not decoded
-        paths, labels = [p for p, _ in samples], np.array([l for _, l in samples], np.int64)
-        images = FileList(paths, mode)
-    else:
-        items = [ds[i] for i in range(len(ds))]
-        if items and not (isinstance(items[0], (tuple, list)) and len(items[0]) >= 2):
-            raise DataError(f"from_dataset needs a Dataset yielding (image, label); item 0 is a {type(items[0]).__name__}")
-        arrs = [_as_uint8(x) for x, *_ in items]; labels = np.array([int(y) for _, y, *_ in items], np.int64)
-        shapes = sorted({a.shape for a in arrs})
-        if len(shapes) > 1: raise DataError(f"the dataset's images have different shapes {shapes[:3]}; give it a transform that resizes them")
-        images = np.stack(arrs) if arrs else np.zeros((0, 1, 1, 1), np.uint8)
-    if not classes: classes = [str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0)]
-    return ImageSet(images, labels, classes, name=name or type(ds).__name__)
-
 # %% ../nbs/01e_specs.ipynb #f3b819c1
 MIN_GENERATOR_PER_CLASS = 10   # a disjoint hold-out for the generator needs at least this many images of every class
 
@@ -398,7 +480,7 @@ def load_data(spec,                              # a data spec string (see the t
         bench.train, bench.test, bench.holdout = fit(tr), fit(bench.test), fit(bench.holdout)
     elif image_size is not None: raise DataError(f"image_size applies to data read from files; the built-in {s.kind!r} benchmark has fixed sizes")
     if many_above is not None or few_below is not None or not isinstance(got, Benchmark):
-        d = (100.0, 20.0) if tr.counts().max() >= 500 else scaled_thresholds(int(tr.counts().max()))
+        d = default_thresholds(int(tr.counts().max()))
         bench.many_above = float(d[0] if many_above is None else many_above); bench.few_below = float(d[1] if few_below is None else few_below)
         if not 0 <= bench.few_below <= bench.many_above: raise DataError(f"need 0 <= few_below <= many_above; got few_below={bench.few_below}, many_above={bench.many_above}")
     return bench

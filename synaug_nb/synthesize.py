@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_synthesize.ipynb #3170c37e
 from __future__ import annotations
-import csv, io, json, os, re, socket, time
+import csv, inspect, io, json, os, re, socket, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -16,7 +16,7 @@ from .core import DataError, load_image, to_pil, atomic_write, check_int, storag
 from .data import ImageSet, FileList
 from .plan import Plan, shard, item_seed, read_json
 from .prompts import PromptBook
-from .generators import Generator
+from .generators import Generator, _renamed
 from .feedback import Feedback
 from .filtering import SampleFilter, SCORE_COLUMNS, FILTER_REASONS
 
@@ -58,8 +58,9 @@ def run_settings(plan:Plan, generator:Generator, steps:int, guidance_scale:float
     if getattr(generator, 'scheduler_swap', ''): s['scheduler_swap'] = generator.scheduler_swap
     if filter is not None: s['filter'] = filter.settings()   # only when set: unfiltered folders resume as before
     if (gs := generator.settings()): s['generator_settings'] = gs
-    if generator.scheduler is not None:   # its class and config; not the diffusers version or the folder it was read from
-        s['scheduler_config'] = json.loads(json.dumps({k: v for k, v in dict(generator.scheduler.config).items() if not k.startswith('_')}, default=str))
+    if generator.scheduler is not None:   # its class (`_class_name`, as in diffusers' scheduler_config.json) and config; not the diffusers version or the folder it was read from
+        cfg = {k: v for k, v in dict(generator.scheduler.config).items() if not k.startswith('_')}
+        s['scheduler_config'] = json.loads(json.dumps({'_class_name': type(generator.scheduler).__name__, **cfg}, default=str))
     return s
 
 RUN_SETTING_KEYS = ('plan_fingerprint', 'plan', 'backend', 'model_id', 'steps', 'guidance_scale', 'batch_size', 'world_size', 'criterion',
@@ -67,6 +68,7 @@ RUN_SETTING_KEYS = ('plan_fingerprint', 'plan', 'backend', 'model_id', 'steps', 
                     'generator_settings', 'scheduler_config')   # what `run_settings` may record
 _RECORDED_LATER = ('generator_settings', 'scheduler_config', 'feedback_min_alpha_bar')   # folders written before these were recorded resume, and get them
 _GENERATOR_SETTINGS_LATER = ('image_size', 'channels', 'height', 'width', 'negative_prompt')   # generator settings recorded since 2026-12: older folders resume, and get them
+_LATER_ENTRIES = {'generator_settings': _GENERATOR_SETTINGS_LATER, 'scheduler_config': ('_class_name',)}   # entries an older folder's dict may lack: not compared, then recorded
 RUN_NOTES = ('gate', 'synthesis_start')   # what a run records beside its settings (the quality gate, where the images start): never compared on resume
 
 def _fix(out) -> str: return f"delete the folder '{out}' or choose another output folder (--out); nothing in it was changed"
@@ -91,9 +93,9 @@ def _what_differs(old:dict, new:dict, diff:list) -> str:
 
 def _check_settings(out:Path, old:dict, settings:dict, keys=None) -> list:
     "Raise the refusal when `settings` (only its `keys`; default: all) differ from the folder's `old` ones; returns ['filter'] when an unfiltered folder is filtered now, else []."
-    og, ng = old.get('generator_settings'), settings.get('generator_settings')
-    if isinstance(og, dict) and isinstance(ng, dict):   # settings an older folder lacks are not compared
-        settings = {**settings, 'generator_settings': {k: v for k, v in ng.items() if k in og or k not in _GENERATOR_SETTINGS_LATER}}
+    for key, later in _LATER_ENTRIES.items():   # entries an older folder lacks are not compared
+        o, n = old.get(key), settings.get(key)
+        if isinstance(o, dict) and isinstance(n, dict): settings = {**settings, key: {k: v for k, v in n.items() if k in o or k not in later}}
     keys = set(old) | set(settings) if keys is None else set(keys)
     diff = sorted(k for k in keys if old.get(k) != settings.get(k) and not (k in _RECORDED_LATER and k not in old) and k not in RUN_NOTES)
     if diff == ['filter'] and 'filter' not in old: return diff   # filtering a finished or partial unfiltered folder: its images stay
@@ -301,6 +303,12 @@ def _dist():
     return (int(os.environ.get('RANK', os.environ.get('LOCAL_RANK', '0'))), ws) if ws > 1 else (0, 1)
 
 # %% ../nbs/06_synthesize.ipynb #e097eeed
+def _steps_name(generator) -> str:
+    "The name `generator.generate` takes the step count by: 'num_inference_steps', or 'steps' for one written before the rename."
+    try: ps = inspect.signature(generator.generate).parameters
+    except (TypeError, ValueError): return 'num_inference_steps'
+    return 'steps' if 'steps' in ps and 'num_inference_steps' not in ps else 'num_inference_steps'
+
 def _make(out:Path, generator:Generator, b:pd.DataFrame, prompts, w, fh, **kw):
     "Generate the items of `b` (each at its `attempt`), write their images, then append and flush their manifest rows."
     g = generator.generate(b['cls'].to_numpy(), b['seed'].to_numpy(), groups=b['group'].to_numpy() if (b['group'] >= 0).any() else None,
@@ -318,19 +326,22 @@ def _make(out:Path, generator:Generator, b:pd.DataFrame, prompts, w, fh, **kw):
 
 def synthesize(plan:Plan, generator:Generator, out,
                prompts:PromptBook|None=None,       # prompts per item (text backends need them; recorded for all)
-               steps:int=25, guidance_scale:float=2.0, feedback:Feedback|None=None,
+               num_inference_steps:int|None=None,  # sampler steps (default 25; diffusers' name; run.json's `steps`)
+               guidance_scale:float=2.0, feedback:Feedback|None=None,
                batch_size:int=16,                  # images per generator call (fixed slices of the plan)
                rank:int|None=None, world_size:int|None=None,  # this process's share (default: from accelerate)
                progress:bool=True, max_batches:int|None=None,
                filter:SampleFilter|None=None,      # drop what it rejects after the plan is made, and top up (one process)
                max_attempts:int=10,                # replacements per item before the filter gives up
-               notes:dict|None=None) -> SynthResult:  # recorded in run.json beside the settings, keys of `RUN_NOTES` (the quality gate's result, ...)
+               notes:dict|None=None,               # recorded in run.json beside the settings, keys of `RUN_NOTES` (the quality gate's result, ...)
+               steps:int|None=None) -> SynthResult:  # deprecated alias of `num_inference_steps` (this release only)
     "Generate the images of `plan` (this process's shard) into `out`, resuming whatever is there; with a `filter`, then drop and replace what it rejects."
     t0 = time.time(); out = Path(out)
+    what = 'num_inference_steps' if steps is None else 'steps'; steps = _renamed(num_inference_steps, steps, 'num_inference_steps', 'steps', 25)
     check_int(batch_size, 'batch_size')
     if rank is None or world_size is None: rank, world_size = _dist()
     # refuse what cannot be made before anything is written
-    check_int(steps, 'steps'); check_number(guidance_scale, 'guidance_scale', 0)
+    check_int(steps, what); check_number(guidance_scale, 'guidance_scale', 0)
     if not 0 <= rank < world_size: raise DataError(f"rank must be in 0..{world_size - 1}; got {rank}")
     if filter is not None and not isinstance(filter, SampleFilter): raise DataError(f"filter must be a SampleFilter; got {type(filter).__name__}")
     if filter is not None and world_size > 1:
@@ -358,7 +369,7 @@ def _run(out, plan, items, mine, generator, settings, prompts, feedback, filter,
     done = set(read_manifest(out, check_files=filter is None)['index'].tolist())   # with a filter, broken files are remade at their attempt
     batches = [mine.iloc[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     todo = [b for b in batches if not set(b['index']).issubset(done)]
-    kw = dict(steps=steps, guidance_scale=guidance_scale, feedback=feedback)
+    kw = {_steps_name(generator): steps, 'guidance_scale': guidance_scale, 'feedback': feedback}
     fh, w = _open_manifest(out/f'manifest-{rank:03d}-of-{world_size:03d}.csv')
     made = main = 0
     bar = progress_bar(len(mine), 'synthesize' if world_size == 1 else f'synthesize {rank}/{world_size}', progress,

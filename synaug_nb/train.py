@@ -5,7 +5,7 @@
 # %% ../nbs/08_train.ipynb #402e0a7f
 from __future__ import annotations
 import io, json, math, os
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -14,7 +14,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable, progress_bar
 from .data import ImageSet
-from .batches import BatchSampler, Batches, shift_flip
+from .specs import as_image_set
+from .batches import BatchSampler, Batches, shift_flip, on_device
 from .imbalance import balanced_split
 from .models import state_mismatch, head_of, init_linear, small_cnn, load_tensors
 from .feedback import ClassifierView
@@ -174,9 +175,18 @@ class HistoryFile(Callback):
     def after_fit(self): self._write()
 
 # %% ../nbs/08_train.ipynb #eb249aa2
+@contextmanager
+def _channels_last(model:nn.Module, on:bool=True):
+    "A block with `model`'s NCHW 4-D weights stored channels-last (the fast convolution kernels), put back NCHW afterwards."
+    was = [p for p in model.parameters() if p.dim() == 4 and p.is_contiguous()] if on else []
+    for p in was: p.data = p.data.contiguous(memory_format=torch.channels_last)   # same numbers, another layout
+    try: yield
+    finally:
+        for p in was: p.data = p.data.contiguous()
+
 class Learner:
     "Trains `model` on `train` with a sampler and a loss; augmentation, mixing, history, checkpoints and anything else are callbacks."
-    def __init__(self, model:nn.Module, train:ImageSet,
+    def __init__(self, model:nn.Module, train:ImageSet,  # `train`: an ImageSet, or a torch Dataset yielding (image, label) (`as_image_set`)
                  loss:str='ce',              # 'ce', 'balanced_softmax', 'group_dro'
                  sampler:str='uniform',      # 'uniform', 'class_balanced', 'group_balanced', 'half_real'
                  mix:str|None=None,          # None, 'mixup', 'cutmix' (the `Mix` callback)
@@ -184,17 +194,16 @@ class Learner:
                  cross_domain:bool=False,    # Mixup / CutMix partners from the other domain (real with synthetic) instead of the whole batch
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
                  augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
-                 channels_last:bool=True,    # convolutions on channels-last tensors: about 2x faster on CPUs, faster on GPUs with AMP
+                 channels_last:bool=True,    # store conv weights channels-last while `fit` runs (about 2x faster on CPUs, faster on GPUs with AMP); put back NCHW when it ends
                  workers:int|None=None,      # processes decoding file-backed or transformed images (None: `default_workers()`; 0: the main process)
                  prefetch_factor:int=2,      # batches each of them decodes ahead of the step
                  cbs:Sequence[Callback]=()): # more callbacks, run in every `fit`
-        check_in(mix, (None, 'mixup', 'cutmix'), 'mix')
+        check_in(mix, (None, 'mixup', 'cutmix'), 'mix'); train = as_image_set(train, 'Learner')
         check_number(lr, 'lr', 0, lo_open=True); check_int(batch_size, 'batch_size'); check_number(wd, 'wd', 0); check_number(momentum, 'momentum', 0, 1)
         if mix: check_number(alpha, 'alpha', 0, lo_open=True)
         from accelerate import Accelerator
         self.acc = accelerator or Accelerator(cpu=(str(device) == 'cpu'))
-        if channels_last: model.to(memory_format=torch.channels_last)   # 4-D weights only; same numbers up to rounding
-        self.model, self.train, self.loss_name = model, train, loss
+        self.model, self.train, self.loss_name, self.channels_last = model, train, loss, channels_last
         self.loss_fn = make_loss(loss, train)
         if isinstance(self.loss_fn, nn.Module): self.loss_fn.to(self.acc.device)
         self.batch_size, self.lr, self.wd, self.momentum, self.seed = batch_size, lr, wd, momentum, seed
@@ -230,30 +239,31 @@ class Learner:
         for cb in self._cbs: cb.learn = self
         params = [p for p in (params or self.model.parameters()) if p.requires_grad]
         self.opt, self.sched = self._setup(steps, params)
-        model, self.opt = self.acc.prepare(self.model, self.opt)
-        self.total, self.stop, dev = int(steps), False, self.acc.device
-        try:
-            self('before_fit')
-            model.train()
-            with closing(self.batches(self.step, steps)) as batches:
-                for s in range(self.step, steps):
-                    self.x, self.y, self.groups, self.domain = next(batches)
-                    self.yb, self.lam, self.loss = None, 1.0, None
-                    self('before_batch')
-                    self.x, self.y, self.groups = self.x.to(dev, non_blocking=True), self.y.to(dev), self.groups.to(dev)
-                    if self.yb is not None: self.yb = self.yb.to(dev)
-                    self.logits = model(self.x); self('after_pred')
-                    if self.loss is None:
-                        self.loss = self.loss_fn(self.logits, self.y) if self.yb is None else \
-                                    self.lam * self.loss_fn(self.logits, self.y) + (1 - self.lam) * self.loss_fn(self.logits, self.yb)
-                    self('after_loss')
-                    self.opt.zero_grad(set_to_none=True); self.acc.backward(self.loss); self('after_backward')
-                    self.opt.step(); self.sched.step(); self('after_step')
-                    self.step = s + 1
-                    self('after_batch')
-                    if self.stop: break
-        finally:
-            model.eval(); self('after_fit')
+        with _channels_last(self.model, self.channels_last):   # the model you passed keeps its own layout
+            model, self.opt = self.acc.prepare(self.model, self.opt)
+            self.total, self.stop, dev = int(steps), False, self.acc.device
+            try:
+                self('before_fit')
+                model.train()
+                with closing(self.batches(self.step, steps)) as batches:
+                    for s in range(self.step, steps):
+                        self.x, self.y, self.groups, self.domain = next(batches)
+                        self.yb, self.lam, self.loss = None, 1.0, None
+                        self('before_batch')
+                        self.x, self.y, self.groups = self.x.to(dev, non_blocking=True), self.y.to(dev), self.groups.to(dev)
+                        if self.yb is not None: self.yb = self.yb.to(dev)
+                        self.logits = model(self.x); self('after_pred')
+                        if self.loss is None:
+                            self.loss = self.loss_fn(self.logits, self.y) if self.yb is None else \
+                                        self.lam * self.loss_fn(self.logits, self.y) + (1 - self.lam) * self.loss_fn(self.logits, self.yb)
+                        self('after_loss')
+                        self.opt.zero_grad(set_to_none=True); self.acc.backward(self.loss); self('after_backward')
+                        self.opt.step(); self.sched.step(); self('after_step')
+                        self.step = s + 1
+                        self('after_batch')
+                        if self.stop: break
+            finally:
+                model.eval(); self('after_fit')
         return self
 
     def _save(self, ckpt, opt, sched):
@@ -318,12 +328,13 @@ class HeadOnly(nn.Module):
         return self.model.train(self._was_training)
 
 def finetune_last_layer(model:nn.Module, real:ImageSet, n_per_class:int|None=None, steps:int=30, lr:float=0.01,
-                        reinit:bool=False, batch_size:int|None=None, seed:int=0, device='cpu', progress:bool=False,
+                        reinit:bool=False, batch_size:int|None=None, seed:int=0, device=None, progress:bool=False,
                         by:str='class', domain:str='real'):
     """Fine-tune (or, with `reinit`, re-train) only the head of `model` (a `Classifier`'s `head`, or the last `nn.Linear`
     of any module) on a subset of the real images (`domain='all'`: all images) of `real` uniform over classes (`by='class'`)
-    or class × group cells (`by='cell'`). Everything else, BatchNorm statistics included, stays as it was."""
-    check_in(by, ('class', 'cell'), 'by')
+    or class × group cells (`by='cell'`). Everything else, BatchNorm statistics included, stays as it was. It trains on `device`
+    (None: the model's own) and leaves the model on the device it was on."""
+    real = as_image_set(real, 'finetune_last_layer'); check_in(by, ('class', 'cell'), 'by')
     check_in(domain, ('real', 'all'), 'domain')
     head = head_of(model)
     if head.out_features != len(real.classes):
@@ -340,19 +351,21 @@ def finetune_last_layer(model:nn.Module, real:ImageSet, n_per_class:int|None=Non
     uni, _ = balanced_split(real, n, seed=seed, by=by)
     if reinit: init_linear(head, seed)
     ho = HeadOnly(model)
-    try:
-        Learner(ho, uni, 'ce', batch_size=batch_size or min(len(uni), 128), lr=lr, wd=0.0, augment=None, seed=seed, device=device
-                ).fit(steps, progress=progress, params=ho.head_params)
-    finally: ho.release()
+    with on_device(model, device) as dev:
+        try:
+            Learner(ho, uni, 'ce', batch_size=batch_size or min(len(uni), 128), lr=lr, wd=0.0, augment=None, seed=seed, device=dev
+                    ).fit(steps, progress=progress, params=ho.head_params)
+        finally: ho.release()
     return model
 
 # %% ../nbs/08_train.ipynb #bebff5e9
 def train_judge(ds:ImageSet, steps:int=300, batch_size:int=128, lr:float=0.05, width:int=32, seed:int=0, device='cpu') -> ClassifierView:
     "`small_cnn` trained by `Learner` with cross-entropy on `ds`, wrapped in a `ClassifierView` that judges [0,1] images of any size."
-    if not isinstance(ds, ImageSet) or len(ds) == 0: raise DataError("train_judge needs a non-empty ImageSet (the real training set)")
+    ds = as_image_set(ds, 'train_judge')
+    if len(ds) == 0: raise DataError("train_judge needs a non-empty ImageSet (the real training set)")
     check_int(steps, 'steps'); check_int(batch_size, 'batch_size'); check_int(width, 'width')
     torch.manual_seed(seed)
     h, _, c = ds.images[0].shape
     net = small_cnn(ds.n_classes, c, width=width)
     Learner(net, ds, batch_size=min(batch_size, len(ds)), lr=lr, seed=seed, device=device).fit(steps, progress=False)
-    return ClassifierView(net.eval(), size=h, channels=c)
+    return ClassifierView(net.to(memory_format=torch.channels_last).eval(), size=h, channels=c)   # its own model: the fast layout for judging

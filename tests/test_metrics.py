@@ -199,7 +199,7 @@ def tiny_set(seed=0):
 def test_evaluate_tiny_imageset_with_groups():
     ds, pred = tiny_set()
     model = PlantedModel(3)
-    rep = evaluate(model, ds, [200, 50, 10], batch_size=5)
+    rep = evaluate(model, ds, [200, 50, 10], batch_size=5, many_above=100, few_below=20)
     assert model.training                                     # evaluate restores the mode it found
     np.testing.assert_array_equal(predict(model, ds, batch_size=7), pred)
     ref = Report.of(ds.labels, pred, [200, 50, 10], ds.groups, 2, ds.classes, ds.group_names, name='tiny')
@@ -221,7 +221,7 @@ def test_evaluate_transform_and_no_groups():
     seen = []
     def tf(img):
         seen.append(img.size); return torch.from_numpy(np.asarray(img, dtype=np.float32)[None] / 255)
-    rep = evaluate(PlantedModel(3), flat, [10, 10, 10], transform=tf)
+    rep = evaluate(PlantedModel(3), flat, [10, 10, 10], transform=tf, many_above=100, few_below=20)
     assert len(seen) == len(ds) and rep.groups is None and rep.fairness is None
     assert rep.split['all'] == pytest.approx(100 * 18 / 24) and math.isnan(rep.split['many'])
     assert 'Worst group' not in rep._repr_markdown_()

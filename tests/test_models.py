@@ -7,8 +7,8 @@ import torch.nn.functional as F
 import torchvision
 from safetensors.torch import save_file
 from synaug_nb.core import DataError
-from synaug_nb.models import (Classifier, MODELS, build_model, load_model, n_params, resnet32, save_model, small_cnn,
-                              torchvision_resnet)
+from synaug_nb.models import (Classifier, IMAGENET_STATS, MODELS, Normalize, Normalized, build_model, load_model, n_params, resnet32,
+                              save_model, small_cnn, torchvision_resnet)
 
 def _bns(model): return [m for m in model.features.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
@@ -42,6 +42,72 @@ def test_checkpoint_of_pretrained_model_does_not_need_the_weights_file(tmp_path)
     assert 'weights_path' not in json.loads((tmp_path/'m.json').read_text())['kwargs']
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad(): assert torch.equal(load_model(tmp_path/'m.safetensors').eval()(x), net.eval()(x))
+
+def test_torchvision_model_rebuilds_from_its_sidecar(tmp_path):
+    "A torchvision network saved by save_model loads back without into=: the sidecar names its builder and num_classes (no pickle)."
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18(weights=None, num_classes=3)
+    _stir(tv, 3, 32)
+    wp = save_model(tv, tmp_path/'tv')
+    side = json.loads((tmp_path/'tv.json').read_text())
+    assert (side['constructor'], side['kwargs']) == ('torchvision.models.resnet18', {'num_classes': 3})
+    back = load_model(wp)
+    assert type(back) is torchvision.models.ResNet and back.fc.out_features == 3
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad(): assert torch.equal(back.eval()(x), tv.eval()(x))
+    assert torch.equal(load_model(wp, into=torchvision.models.resnet18(num_classes=3)).fc.weight, tv.fc.weight)   # into= still works
+
+def test_torchvision_model_no_builder_makes_needs_into(tmp_path):
+    tv = torchvision.models.resnet18(num_classes=3); tv.conv1 = nn.Conv2d(1, 64, 3, 1, 1, bias=False)   # a stem no builder makes
+    save_model(tv, tmp_path/'odd')
+    assert 'constructor' not in json.loads((tmp_path/'odd.json').read_text())
+    with pytest.raises(DataError, match=r"holds the weights of a torchvision.models.resnet.ResNet, which synaug_nb cannot rebuild; build one and pass it as into="):
+        load_model(tmp_path/'odd')
+    other = torchvision.models.resnet18(num_classes=3); other.conv1 = nn.Conv2d(1, 64, 3, 1, 1, bias=False)
+    assert torch.equal(load_model(tmp_path/'odd', into=other).conv1.weight, tv.conv1.weight)
+
+@pytest.mark.parametrize('ctor, kw', [('os.system', {'command': 'true'}), ('torchvision.models.resnet18', {'num_classes': 3, 'progress': True}),
+                                      ('torchvision.models.resnet18', {'num_classes': '3'}), ('torchvision.models.nothing', {'num_classes': 3})])
+def test_sidecar_constructor_is_only_a_torchvision_builder(tmp_path, ctor, kw):
+    "A sidecar is data: it can name only torchvision's classification builders, with num_classes; anything else is refused, never called."
+    tv = torchvision.models.resnet18(num_classes=3); save_model(tv, tmp_path/'m')
+    side = json.loads((tmp_path/'m.json').read_text())
+    (tmp_path/'m.json').write_text(json.dumps({**side, 'constructor': ctor, 'kwargs': kw}))
+    with pytest.raises(DataError, match=r"names the constructor .*pass it as into="): load_model(tmp_path/'m')
+
+# --- input normalisation ---------------------------------------------------------------------------
+def test_normalize_matches_manual_normalisation():
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 16, 16)
+    mean, std = torch.tensor(IMAGENET_STATS[0]).view(1, 3, 1, 1), torch.tensor(IMAGENET_STATS[1]).view(1, 3, 1, 1)
+    plain = build_model('resnet32', 5).eval()
+    normed = build_model('resnet32', 5, normalize='imagenet').eval()
+    normed.load_state_dict({**plain.state_dict(), 'norm.mean': normed.norm.mean, 'norm.std': normed.norm.std})
+    with torch.no_grad():
+        torch.testing.assert_close(normed(x), plain((x - mean) / std))
+        torch.testing.assert_close(normed.embed(x), plain.embed((x - mean) / std))
+    tv = torchvision.models.resnet18(num_classes=5).eval()
+    m, s = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1), torch.tensor([0.2, 0.3, 0.4]).view(1, 3, 1, 1)
+    with torch.no_grad(): torch.testing.assert_close(Normalized(tv, (m.flatten(), s.flatten()))(x), tv((x - m) / s))
+    grey = Normalize(0.5, 0.25)
+    torch.testing.assert_close(grey(torch.ones(1, 1, 2, 2)), torch.full((1, 1, 2, 2), 2.0))
+
+@pytest.mark.parametrize('make', [lambda: build_model('small_cnn', 4, 3, width=8, normalize=((0.5, 0.4, 0.3), (0.2, 0.2, 0.25))),
+                                  lambda: Normalized(torchvision.models.resnet18(num_classes=4), 'imagenet')])
+def test_normalisation_is_in_the_checkpoint(tmp_path, make):
+    torch.manual_seed(0)
+    net = make(); _stir(net, 3)
+    back = load_model(save_model(net, tmp_path/'n'))
+    assert type(back) is type(net) and torch.equal(back.norm.mean, net.norm.mean) and torch.equal(back.norm.std, net.norm.std)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad(): assert torch.equal(back.eval()(x), net.eval()(x))
+
+def test_bad_normalisation():
+    with pytest.raises(DataError, match="unknown normalize 'cifar'; valid: 'imagenet'"): build_model('small_cnn', 2, 3, normalize='cifar')
+    with pytest.raises(DataError, match='standard deviations > 0'): build_model('small_cnn', 2, 3, normalize=((0.5,), (0,)))
+    with pytest.raises(DataError, match='statistics for 3 channels; the model takes 1'): build_model('small_cnn', 2, 1, normalize='imagenet')
+    with pytest.raises(DataError, match='statistics for 3 channels; the images have 1'): Normalized(nn.Flatten(), 'imagenet')(torch.rand(1, 1, 2, 2))
+    with pytest.raises(DataError, match='Normalized needs a torch nn.Module; got str'): Normalized('resnet18')
 
 # --- torchvision weights ---------------------------------------------------------------------------
 @pytest.mark.parametrize('fmt', ['pth', 'pt', 'safetensors'])

@@ -26,7 +26,9 @@ def test_files_to_uniform_batches(tmp_path):
     union = _uniformize_with(lt, held + rest.subset(np.arange(len(rest))))  # any pool with enough images
     assert union.counts().tolist() == [10] * 4
     assert union.profile().imbalance_factor == 1.0
-    xb, yb, gb, db = next(iter(DataLoader(union, batch_size=len(union))))
+    xb, yb = next(iter(DataLoader(union, batch_size=len(union))))       # a plain DataLoader gets (x, y), as torchvision's datasets give
+    assert yb.tolist() == union.labels.tolist()
+    _, _, gb, db = next(iter(DataLoader(union.with_items('x', 'y', 'group', 'domain'), batch_size=len(union))))
     assert xb.shape == (40, 3, 16, 16) and xb.dtype == torch.float32 and 0 <= xb.min() and xb.max() <= 1
     assert db.sum().item() == 40 - len(lt) and (gb == -1).all()
     assert union.meta['source_row'].notna().sum() == 40 - len(lt)
