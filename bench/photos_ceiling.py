@@ -83,6 +83,7 @@ def main(argv=None):
         fill = perfect_fill(bench, plan, a.seed)
         print("perfect generator (real hold-out photos as the fill):", flush=True)
         res['variants']['perfect'] = {'rows': rows(bench, cfg, fill, shared), 'probe': None}
+        (out/'ceiling.json').write_text(json.dumps(res, indent=1))
     def measure(name, g_, folder, extra):
         g = run_gate(g_, plan, bench.train, judge, held, 50, cfg.ddim_steps, cfg.guidance_scale, cfg.synth_batch_size, seed=a.seed)
         t = time.time(); synthesize(plan, g_, folder/'synthetic', steps=cfg.ddim_steps, guidance_scale=cfg.guidance_scale, batch_size=cfg.synth_batch_size)

@@ -17,7 +17,8 @@ from synaug_nb.generators import PixelGenerator
 from synaug_nb.pixel_diffusion import PixelDiffusion
 from synaug_nb.models import small_cnn
 from synaug_nb.test_utils import toy_images
-from synaug_nb.widgets import Studio, GapExplorer
+from synaug_nb.widgets import Studio
+from synaug_nb.explorer import GapExplorer
 from synaug_nb.plan import uniformize""",
 """\
 classes = ['cat', 'dog', 'fox']

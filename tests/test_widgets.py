@@ -16,7 +16,8 @@ from synaug_nb.prompts import PromptBook
 from synaug_nb.synthesize import load_synthetic
 from synaug_nb.test_utils import toy_images, ManualTimers
 from synaug_nb.train import Learner
-from synaug_nb.widgets import GapExplorer, Studio
+from synaug_nb.widgets import Studio
+from synaug_nb.explorer import GapExplorer
 from synaug_nb.monitor import TrainingMonitor, launch, launch_fn
 
 CLASSES = ['cat', 'dog', 'fox']
