@@ -134,7 +134,7 @@ def test_extract_features_transform_and_errors():
     assert f.shape == (24, 16) and (f == 0).all()
     with pytest.raises(DataError, match='Flatten has no nn.Linear layer'): extract_features(nn.Flatten(), ds)
     with pytest.raises(DataError, match=r'returned shape \(24,\) for a batch of 24 images'): extract_features(lambda x: x.mean((1, 2, 3)), ds)
-    with pytest.raises(DataError, match='needs an ImageSet; got ndarray'): extract_features(lambda x: x, np.zeros((3, 8, 8)))
+    with pytest.raises(DataError, match='extract_features needs an ImageSet or a torch Dataset yielding \(image, label\); got ndarray'): extract_features(lambda x: x, np.zeros((3, 8, 8)))
     with pytest.raises(DataError, match='is empty'): extract_features(lambda x: x, ds.subset([]))
     class Skips(nn.Module):                                                    # registers a Linear it never calls
         def __init__(self): super().__init__(); self.head = nn.Linear(64, 3)
