@@ -13,6 +13,7 @@ min_python = cfg['min_python']
 
 requirements = cfg.get('requirements', '').split()
 dev_requirements = cfg.get('dev_requirements', '').split()
+hf_requirements = cfg.get('hf_requirements', '').split()   # pip install "synaug_nb[hf]": reading Hugging Face datasets (hf:PATH)
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
@@ -34,7 +35,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'hf': hf_requirements},
     python_requires='>=' + min_python,
     zip_safe=False,
     entry_points={

@@ -116,17 +116,17 @@ def cases(fx: dict, base: Path):
     add(8, 'unknown data kind', lambda o: P('--data', 'nosuch:/x', '--out', o))
     add(8, 'missing folder', lambda o: P('--data', f"folder:{base/'missing'}", '--out', o))
     # 5 late checks
-    add(5, 'synthesize, --out a file, no --model', lambda o: ['synthesize', *digits, '--train-steps', '30', '--out', fx['file']])
-    add(5, 'synthesize, --out under a file, no --model', lambda o: ['synthesize', *digits, '--train-steps', '30', '--out', fx['file']/'sub'])
+    add(5, 'synthesize, --out a file, no --checkpoint', lambda o: ['synthesize', *digits, '--train-steps', '30', '--out', fx['file']])
+    add(5, 'synthesize, --out under a file, no --checkpoint', lambda o: ['synthesize', *digits, '--train-steps', '30', '--out', fx['file']/'sub'])
     add(5, '--filter-quantile 2', lambda o: ['synthesize', *digits, '--train-steps', '30', '--filter-criterion', 'loss', '--filter-quantile', '2', '--out', o])
     add(5, 'train-generator, --out under a file', lambda o: ['train-generator', *digits, '--train-steps', '30', '--out', fx['file']/'gen'])
     add(5, 'train, --out under a file', lambda o: ['train', *digits, '--steps', '30', '--out', fx['file']/'t'])
     add(5, 'train --steps 0', lambda o: ['train', *digits, '--steps', '0', '--out', o])
     add(5, 'train --lr -1', lambda o: ['train', *digits, '--lr', '-1', '--out', o])
-    add(5, 'synthesize --steps 0', lambda o: ['synthesize', *digits, '--steps', '0', '--train-steps', '30', '--out', o])
+    add(5, 'synthesize --num-inference-steps 0', lambda o: ['synthesize', *digits, '--num-inference-steps', '0', '--train-steps', '30', '--out', o])
     add(5, 'synthesize --embed-dropout 1.5', lambda o: ['synthesize', *digits, '--embed-dropout', '1.5', '--train-steps', '30', '--out', o])
     # 2 a finished synthetic folder's manifest edited (pre: make the folder, then edit it)
-    syn = ['synthesize', *digits, '--imbalance-factor', '10', '--train-steps', '20', '--steps', '2', '--budget', '30', '--gate', 'off', '--quiet']
+    syn = ['synthesize', *digits, '--imbalance-factor', '10', '--train-steps', '20', '--num-inference-steps', '2', '--budget', '30', '--gate', 'off', '--quiet']
     def made_then(edit):
         def pre(o, fx):
             subprocess.run(synaug(*syn, '--out', o), check=True, capture_output=True)

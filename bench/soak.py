@@ -48,7 +48,7 @@ def main(argv=None):
         subprocess.run(synaug('train-generator', *common, '--train-steps', '200', '--train-batch-size', '64', '--out', gen), check=True)
     # a plan of about --images images: the digits LT10 set (364 real) filled up to a target per class
     target = max(91, round((a.images + 364) / 10))
-    args = ['synthesize', *common, '--model', gen, '--target', target, '--steps', a.steps, '--batch-size', 32]
+    args = ['synthesize', *common, '--checkpoint', gen, '--target', target, '--num-inference-steps', a.steps, '--batch-size', 32]
     ref = out/'ref'
     rows = []
     if not (ref/'run.json').is_file() or len(digest(ref)[1]) < 10 * target - 364:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, shlex, sys, time, warnings
 from pathlib import Path
 import synaug_nb
-from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error, file_in_the_way
+from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error, file_in_the_way, add_renamed_option, warn_renamed_options
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
@@ -106,7 +106,7 @@ def _gate(a, b, plan, gen, prompts):
     if r is None: return None
     show(f"quality gate: {r.sentence()}"); show(f"the plan: {r.cost(plan)}")
     d = settle(r, a.out, "Options: start from real images of each class (--strength 0.15), train the generator longer (--train-steps) or bring a "
-                         f"better one (--model), or go on anyway with --gate warn (recorded in run.json). The numbers are in {Path(a.out)/'gate.json'}.",
+                         f"better one (--checkpoint), or go on anyway with --gate warn (recorded in run.json). The numbers are in {Path(a.out)/'gate.json'}.",
                "The synthesis went on past the failed gate because --gate warn was asked.")
     if 'going_on' in d: show(d['going_on'])
     return d
@@ -120,14 +120,18 @@ def synthesize_cmd(a) -> dict:
     from synaug_nb.feedback import Feedback, class_stats, needs_stats, CRITERIA
     from synaug_nb.train import train_judge
     from synaug_nb.synthesize import synthesize, preflight, _dist
-    from synaug_nb.generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+    from synaug_nb.generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SCHEDULERS, DEFAULT_SCHEDULER
     from synaug_nb.pixel_diffusion import train_pixel_diffusion
     check_in(a.criterion, ('none', *CRITERIA), '--criterion'); check_in(a.filter_criterion, ('none', *CRITERIA), '--filter-criterion')
     check_in(a.backend, BACKENDS, '--backend')
-    if a.sampler is not None: check_in(a.sampler, SAMPLERS, '--sampler')
-    if a.backend != 'pixel' and not a.model: raise DataError(f"--backend {a.backend} needs --model: its checkpoint folder (or hub id)")
+    if a.sampler is not None: check_in(a.sampler, SCHEDULERS, '--scheduler')
+    if a.backend != 'pixel' and not a.model: raise DataError(f"--backend {a.backend} needs --checkpoint: its checkpoint folder (or hub id)")
+    if a.keep_scheduler and a.sampler: raise DataError(f"--keep-scheduler samples with the checkpoint's own scheduler and --scheduler {a.sampler} replaces it: pass one of them")
+    if a.backend == 'pixel' and not a.model:
+        given = [f for f, v in (('--dtype', a.dtype), ('--keep-scheduler', a.keep_scheduler)) if v]
+        if given: raise DataError(f"{' and '.join(given)} set how a saved checkpoint is loaded, and the embedded generator is trained here (no --checkpoint); drop {' and '.join(given)}")
     if a.strength is not None: check_number(a.strength, '--strength', 0, 1, lo_open=True)
-    check_int(a.steps, '--steps'); check_number(a.guidance_scale, '--guidance-scale', 0); check_int(a.batch_size, '--batch-size')
+    check_int(a.steps, '--num-inference-steps'); check_number(a.guidance_scale, '--guidance-scale', 0); check_int(a.batch_size, '--batch-size')
     check_int(a.train_steps, '--train-steps'); check_int(a.train_batch_size, '--train-batch-size'); check_int(a.judge_steps, '--judge-steps')
     check_int(a.max_attempts, '--max-attempts'); check_number(a.embed_dropout, '--embed-dropout', 0, 1, hi_open=True)
     if a.target is not None: check_int(a.target, '--target')
@@ -157,8 +161,7 @@ def synthesize_cmd(a) -> dict:
     if a.criterion != 'none' or want_filter:
         judge = train_judge(b.train, steps=a.judge_steps, seed=a.seed)
     if a.criterion != 'none':
-        stats = class_stats(judge, b.train) if needs_stats(a.criterion) else None
-        feedback = Feedback(judge, a.criterion, scale=a.feedback_scale, every=a.feedback_every, stats=stats)
+        feedback = Feedback.from_judge(judge, a.criterion, real=b.train, scale=a.feedback_scale, every=a.feedback_every)
     if want_filter:
         from synaug_nb.filtering import SampleFilter
         fc = None if a.filter_criterion == 'none' else a.filter_criterion
@@ -169,11 +172,12 @@ def synthesize_cmd(a) -> dict:
     if a.backend == 'pixel' and not a.model:   # the embedded default, trained here
         m = train_pixel_diffusion(b.holdout, steps=a.train_steps, batch_size=a.train_batch_size, cond='cell' if a.by == 'cell' else 'class',
                                   seed=a.seed, progress=not a.quiet, device=dev)
-        gen = PixelGenerator(m, device=dev, model_id=_embedded_id(a), sampler=a.sampler or DEFAULT_SAMPLER)
+        gen = PixelGenerator(m, device=dev, model_id=_embedded_id(a), scheduler=a.sampler or DEFAULT_SCHEDULER)
         if a.strength is not None: gen = Img2ImgGenerator(gen, b.train, a.strength)
-    else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, sampler=a.sampler)
+    else: gen = load_generator(a.backend, a.model, device=dev, real=b.train, dropout=a.embed_dropout, strength=a.strength, scheduler=a.sampler,
+                           keep_scheduler=a.keep_scheduler, **({'dtype': a.dtype} if a.dtype else {}))
     gate = _gate(a, b, plan, gen, book if getattr(gen, 'needs_prompts', False) else None)
-    res = synthesize(plan, gen, a.out, prompts=book, steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
+    res = synthesize(plan, gen, a.out, prompts=book, num_inference_steps=a.steps, guidance_scale=a.guidance_scale, feedback=feedback,
                      batch_size=a.batch_size, progress=not a.quiet, filter=filt, max_attempts=a.max_attempts,
                      notes={'gate': gate or {'mode': 'off'}})
     d = f"; the filter dropped and replaced {res.dropped}" if filt is not None else ''
@@ -213,7 +217,7 @@ def train_cmd(a) -> dict:
     from synaug_nb.core import set_seed
     check_number(a.lr, '--lr', 0, lo_open=True); check_int(a.train_steps, '--steps'); check_int(a.batch_size, '--batch-size')
     check_int(a.save_every, '--save-every'); check_int(a.finetune_steps, '--finetune-steps', 0)
-    if a.workers is not None: check_int(a.workers, '--workers', 0)
+    if a.workers is not None: check_int(a.workers, '--num-workers', 0)
     out = Path(a.out); ck = out/'checkpoint'; a.resume = a.resume or a.resume_unchecked
     if (ck/'state.pt').exists() and not a.resume:
         raise DataError(f"'{ck}' holds a checkpoint; pass --resume to continue it, or choose another --out")
@@ -227,7 +231,7 @@ def train_cmd(a) -> dict:
     set_seed(a.seed)
     model = build_model(a.model, tr.n_classes, tr.images[0].shape[2])
     lrn = Learner(model, data, a.loss, a.sampler, None if a.mix == 'none' else a.mix, cross_domain=a.mix_partners == 'other_domain', batch_size=a.batch_size, lr=a.lr,
-                  seed=a.seed, device='cpu' if a.cpu else None, workers=a.workers)
+                  seed=a.seed, device='cpu' if a.cpu else None, num_workers=a.workers)
     if not a.quiet and (ck/'state.pt').exists(): print(f"resuming from {ck}")
     atomic_write(out/'train_settings.json', json.dumps(settings, indent=1))
     lrn.fit(a.train_steps, ckpt=ck, save_every=a.save_every, resume=True, progress=not a.quiet)
@@ -257,7 +261,8 @@ def _data_args(q, out_default):
     q.add_argument('--out', default=out_default, help=f'output folder (default: {out_default or "runs/run, or runs/KEY with --experiment"})')
     q.add_argument('--data', default=None, metavar='SPEC',
                    help="the data: auto (Fashion-MNIST if installed, else digits), digits, fashion-mnist[:ROOT], folder:PATH, cifar10:ROOT, "
-                        "cifar100:ROOT, list:ROOT:TRAIN[:TEST], utkface:PATH, waterbirds:PATH, or an experiment key as KEY:ROOT")
+                        "cifar100:ROOT, list:ROOT:TRAIN[:TEST], hf:PATH[:SPLIT] (Hugging Face datasets: save_to_disk or parquet), utkface:PATH, waterbirds:PATH, "
+                        "or an experiment key as KEY:ROOT")
     q.add_argument('--dataset', default=None, help=argparse.SUPPRESS)   # the older name of --data for the built-ins
     q.add_argument('--root', default=None, help='folder with the Fashion-MNIST idx files (built-in data only)')
     q.add_argument('--task', default=None, choices=['longtail', 'spurious', 'fairness'], help="default: the data's (utkface: fairness, waterbirds: spurious, else longtail)")
@@ -279,6 +284,7 @@ def _budget_args(q):
     q.add_argument('--budget-share', default=None, choices=['deficit', 'weakest'],
                    help="how --budget is shared: in proportion to each class's deficit (default), or to the classes with the fewest images first")
 
+# %% ../nbs/15_cli.ipynb #f16495e2
 METHODS_HELP = "methods to run (default: the task's default rows); `synaug list methods` lists every registered one"   # --help imports no torch: the registries load with a command
 
 def _parser() -> argparse.ArgumentParser:
@@ -304,7 +310,8 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument('--experiment', default=None, metavar='KEY', help='run a paper experiment of synaug_nb.experiments with its settings (cifar100_lt, waterbirds, utkface, imagenet_lt, places_lt, nico)')
         d.add_argument('--data-root', default=None, help="--experiment: the folder holding the experiment's data")
         d.add_argument('--backend', default='pixel', help='the generator: pixel (the embedded one), sd (Stable Diffusion), unclip, or any registered backend (`synaug list backends`)')
-        d.add_argument('--model', default=None, help="the generator checkpoint: a diffusers folder (sd, unclip, --experiment) or a saved embedded generator (pixel)")
+        d.add_argument('--checkpoint', dest='model', default=None, help="the generator checkpoint: a diffusers folder (sd, unclip, --experiment) or a saved embedded generator (pixel)")
+        add_renamed_option(d, '--model', '--checkpoint', 'model')
         d.add_argument('--resolution', type=int, default=None, help="sd / unclip output size (default: the checkpoint's); resized to the real images")
         d.add_argument('--embed-dropout', type=float, default=0.5, help='unclip: image-embedding dropout')
         d.add_argument('--dry-run', action='store_true', help='--experiment: the same run at toy scale on toy files in the real format with a tiny random-weight checkpoint')
@@ -331,10 +338,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument('--gate-per-class', type=int, default=None, metavar='N', help='images per class in the gate sample (default: 20, fewer with many classes)')
     s.add_argument('--backend', default='pixel', help='pixel (the embedded one), sd, unclip, or any registered backend (`synaug list backends`)')
     s.add_argument('--strength', type=float, default=None, help='img2img (SDEdit): start each image from a real training image of its class, noised to this strength in (0, 1]')
-    s.add_argument('--model', default=None, help='saved embedded generator folder, or diffusers checkpoint folder / hub id')
+    s.add_argument('--checkpoint', dest='model', default=None, help='the generator: a saved embedded generator folder, or a diffusers checkpoint folder / hub id')
+    add_renamed_option(s, '--model', '--checkpoint', 'model')
+    s.add_argument('--dtype', default=None, choices=['float32', 'float16', 'bfloat16'], help='sd / unclip: the weights\' dtype (default: float16 on CUDA, else float32)')
+    s.add_argument('--keep-scheduler', action='store_true', help="sample with the checkpoint's own scheduler (sd / unclip default: DDIM from its config; pixel: the one saved with it)")
     s.add_argument('--prompts', default=None, help='PromptBook file (JSON or YAML): templates and per-class modifiers')
-    s.add_argument('--steps', type=int, default=25, help='sampler steps')
-    s.add_argument('--sampler', default=None, help="dpm (DPM-Solver++, the embedded generator's default), unipc, ddim (the default of sd and unclip), or ddim-leading (the embedded default until 2026-12)")
+    s.add_argument('--num-inference-steps', dest='steps', type=int, default=25, help='sampler steps per image')
+    add_renamed_option(s, '--steps', '--num-inference-steps', 'steps', type=int)
+    s.add_argument('--scheduler', dest='sampler', default=None, help="dpm (DPM-Solver++, the embedded generator's default), unipc, ddim (the default of sd and unclip), or ddim-leading (the embedded default until 2026-12)")
+    add_renamed_option(s, '--sampler', '--scheduler', 'sampler')
     s.add_argument('--guidance-scale', type=float, default=2.0, help='classifier-free guidance scale')
     s.add_argument('--criterion', default='none', help='feedback criterion: none, loss, entropy, hardness, or any registered one (`synaug list criteria`)')
     s.add_argument('--feedback-scale', type=float, default=None, help='with --criterion: guidance strength (default 0.05)')
@@ -367,12 +379,14 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument('--save-every', type=int, default=100, help='checkpoint every this many steps')
     tr.add_argument('--resume', action='store_true', help='continue the checkpoint in OUT/checkpoint')
     tr.add_argument('--resume-unchecked', action='store_true', help="continue a checkpoint whose OUT/train_settings.json is missing, with the settings given now (unchecked)")
-    tr.add_argument('--workers', type=int, default=None, help='processes decoding file-backed images while training (default: min(4, CPUs); 0: the main process)')
+    tr.add_argument('--num-workers', dest='workers', type=int, default=None, help="processes decoding file-backed images while training (default: chosen by measuring the first images: 0, the main process, when decoding is cheaper than a worker's copy)")
+    add_renamed_option(tr, '--workers', '--num-workers', 'workers', type=int)
     ls = sub.add_parser('list', help="list the registered methods, feedback criteria and generator backends (installed plugins' included)")
     ls.add_argument('what', nargs='?', default='all', choices=['all', 'methods', 'criteria', 'backends'])
     for q in sub.choices.values(): q.add_argument('--debug', action='store_true', help='on an error, show the Python traceback instead of one line')
     return p
 
+# %% ../nbs/15_cli.ipynb #82d0653c
 def list_cmd(what:str='all') -> str:
     "`synaug list`: the registered methods (with the tasks they apply to and whether they run by default), criteria and backends, installed plugins' named."
     from synaug_nb.feedback import CRITERIA
@@ -386,7 +400,7 @@ def list_cmd(what:str='all') -> str:
     if what in ('all', 'criteria'):
         parts.append('criteria (synaug synthesize --criterion, --filter-criterion):\n' + '\n'.join(f"  {c.name:<22}{c.doc}{src(CRITERIA.added.get(c.name))}" for c in CRITERIA.values()))
     if what in ('all', 'backends'):
-        parts.append('backends (--backend):\n' + '\n'.join(f"  {b.name:<22}{b.doc}" for b in BACKENDS.values()))
+        parts.append('backends (--backend):\n' + '\n'.join(f"  {b.name:<22}{b.doc}{src(BACKENDS.added.get(b.name))}" for b in BACKENDS.values()))
     return '\n\n'.join(parts)
 
 def experiment_cmd(a) -> dict:
@@ -394,7 +408,7 @@ def experiment_cmd(a) -> dict:
     from synaug_nb.experiment_runs import run_experiment
     if a.data or a.dataset: raise DataError("--experiment reads its own data from --data-root; drop --data")
     if not a.dry_run and not (a.data_root and a.model):
-        raise DataError(f"synaug run --experiment {a.experiment} needs --data-root ROOT and --model CHECKPOINT, or --dry-run")
+        raise DataError(f"synaug run --experiment {a.experiment} needs --data-root ROOT and --checkpoint CHECKPOINT, or --dry-run")
     res = run_experiment(a.experiment, a.data_root, a.model, a.out, a.dry_run, a.methods, a.device, progress=not a.quiet,
                          quiet=a.quiet, seed=a.seed, weights=a.weights)
     if not a.quiet:
@@ -402,6 +416,7 @@ def experiment_cmd(a) -> dict:
         print(); print(results_table(res)); print(f"{res['seconds']:.0f} s in all")
     return res
 
+# %% ../nbs/15_cli.ipynb #4681ec00
 SEED_MAX = 2**32 - 1   # NumPy's and torch's seeds are 32-bit
 
 def check_out(out) -> Path:
@@ -435,6 +450,7 @@ def check_options(a):
             if given: raise DataError(f"{' and '.join(given)} only works with {needs}, which is not given; add it or drop {' and '.join(given)}")
     return a
 
+# %% ../nbs/15_cli.ipynb #152ad225
 def _resume_hint(a, argv) -> str:
     "What to run after an interrupt: the same command, with `--resume` where the command needs it."
     if a.command not in ('train', 'train-generator', 'synthesize', 'run', 'demo'): return 'nothing to resume'
@@ -466,7 +482,7 @@ def main(argv=None) -> int:
     if a.command is None: p.print_help(); return 2
     shown = warnings.showwarning; warnings.showwarning = _one_line_warning(a.command)
     try:
-        check_options(a)
+        warn_renamed_options(a); check_options(a)
         if a.command == 'run' and a.experiment: experiment_cmd(a)
         elif a.command in ('run', 'demo'):
             spec = data_spec(a.data, a.dataset, a.root)

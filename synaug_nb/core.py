@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b7191d10
 from __future__ import annotations
-import errno, math, os, random, re, sys, time
+import argparse, errno, math, os, random, re, sys, time, warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -15,7 +15,8 @@ from PIL import Image, UnidentifiedImageError
 __all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device',
            'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
            'storage_error', 'atomic_write', 'file_in_the_way', 'check_writable', 'image_grid', 'markdown_table',
-           'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar']
+           'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar',
+           'add_renamed_option', 'warn_renamed_options', 'PluginRegistry']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -340,3 +341,81 @@ def progress_bar(total:int, desc:str='', enabled:bool=True, initial:int=0, unit:
     if enabled and _interactive(): return tqdm(total=total, desc=desc, initial=initial, unit=unit, **tqdm_kw)
     if enabled and tqdm_kw.get('leave', True): return LineProgress(total, desc, initial, unit=unit)
     return tqdm(total=total, initial=initial, disable=True)
+
+# %% ../nbs/00_core.ipynb #2cdc6482
+class _RenamedOption(argparse.Action):
+    "An option's old spelling: sets the new option's value and notes the rename on the namespace."
+    def __init__(self, option_strings, dest, new:str='', **kw):
+        self.new = new; super().__init__(option_strings, dest, **kw)
+    def __call__(self, parser, ns, values, option_string=None):
+        setattr(ns, self.dest, values)
+        ns.__dict__.setdefault('renamed_options', []).append((option_string, self.new))
+
+def add_renamed_option(parser, old:str, new:str, dest:str, **kw):
+    "Accept `old`, the name of the option `new` (stored in `dest`) until now, for one more release; `kw` as `add_argument`'s (`type`, `action`...)."
+    if kw.get('action') == 'store_true': kw.update(action=_RenamedOption, nargs=0, const=True)
+    parser.add_argument(old, dest=dest, action=kw.pop('action', _RenamedOption), new=new, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
+
+def warn_renamed_options(ns) -> list:
+    "A `FutureWarning` for each old option spelling the parsed arguments `ns` used; returns the (old, new) pairs."
+    used = getattr(ns, 'renamed_options', [])
+    for old, new in used: warnings.warn(f"{old} is renamed {new}; the old name goes in the next release", FutureWarning, stacklevel=2)
+    return used
+
+# %% ../nbs/00_core.ipynb #eda3eba7
+def _renamed(new, old, new_name:str, old_name:str, default=None, stacklevel:int=3, whose:str="diffusers'"):
+    "An argument renamed to `whose` name `new_name`: its value, given as `new` or through the deprecated alias `old_name` (a `FutureWarning` at the caller, unless that is synaug_nb's own code); both is a `DataError`."
+    if old is None: return default if new is None else new
+    if new is not None: raise DataError(f"pass {new_name}= only; {old_name}= is its deprecated alias (got {new_name}={new!r} and {old_name}={old!r})")
+    if not sys._getframe(stacklevel - 1).f_globals.get('__name__', '').startswith('synaug_nb.'):   # our own callers move over; the user cannot act on their warning
+        warnings.warn(f"{old_name}= is deprecated and goes in the next release; pass {new_name}= ({whose} name)", FutureWarning, stacklevel=stacklevel)
+    return old
+
+# %% ../nbs/00_core.ipynb #164b1978
+class PluginRegistry(dict):
+    "A registry (name -> entry) that the entry points of `group` in installed packages join when it is first read after `arm`; a plugin never replaces a name of `protect`."
+    def __init__(self, group:str, what:str, protect=()):
+        super().__init__()
+        self.group, self.what, self.protect = group, what, tuple(protect)   # the entry-point group; what an entry is (for messages); built-in names
+        self.add, self.added, self.plugins, self.armed, self._pending = None, {}, {}, False, False   # added: name -> the distribution that registered it; plugins: entry point -> its value
+
+    def arm(self, add:Callable|None=None, protect=None) -> PluginRegistry:
+        "The built-ins are in: the next read loads the plugins; `add(entry)` registers an entry point that names an entry rather than a function; `protect`: names no plugin may replace."
+        self.add, self.armed, self._pending = add, True, True
+        if protect is not None: self.protect = tuple(protect)
+        return self
+
+    def _load_one(self, ep):
+        obj = ep.load()
+        if callable(obj) and not hasattr(obj, 'name'): obj()      # a function that registers its entries
+        elif self.add is not None: self.add(obj)                  # an entry, registered as it is
+        else: raise TypeError(f"{ep.value} is a {type(obj).__name__}, not a function that registers {self.what}s")
+
+    def load_plugins(self, reload:bool=False) -> PluginRegistry:
+        "Load the installed plugins now (once; `reload`: again): a function is called without arguments, anything else is `add`ed; a broken plugin, or one that would replace a protected name, is one warning and adds nothing."
+        if reload: self._pending = self.armed
+        if not self._pending: return self
+        self._pending = False
+        from importlib.metadata import entry_points
+        for ep in entry_points(group=self.group):
+            dist = ep.dist.name if getattr(ep, 'dist', None) is not None else ep.value.split(':')[0].split('.')[0]   # an entry point made by hand has no distribution
+            before = dict(dict.items(self)); self.plugins[ep.name] = ep.value
+            try: self._load_one(ep); problem = ''
+            except Exception as e: problem = f"{type(e).__name__}: {' '.join(str(e).split())}"
+            hidden = [k for k in self.protect if k in before and dict.get(self, k) is not before[k]]
+            if hidden and not problem: problem = f"it would replace the built-in {self.what}(s) {hidden}"
+            if problem:
+                dict.clear(self); dict.update(self, before)
+                warnings.warn(f"skipped the {self.what} plugin {ep.name!r} of the package {dist} ({ep.value}): {problem}; the other {self.what}s work", stacklevel=3)
+                continue
+            self.added.update({k: dist for k, v in dict.items(self) if before.get(k) is not v})
+        return self
+
+def _reading(name:str):
+    read = getattr(dict, name)
+    def f(self, *args, **kw): return read(self.load_plugins(), *args, **kw)
+    f.__name__, f.__doc__ = name, read.__doc__
+    return f
+
+for _name in ('__getitem__', '__contains__', '__iter__', '__len__', '__repr__', 'keys', 'values', 'items', 'get', 'copy'):
+    setattr(PluginRegistry, _name, _reading(_name))   # every way of reading the dict loads the plugins first

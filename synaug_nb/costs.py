@@ -140,7 +140,7 @@ def measure_throughput(generator, steps:int=50, batch_size:int=8, guidance_scale
     check_int(steps, 'steps'); check_int(batch_size, 'batch_size'); check_int(n_batches, 'n_batches')
     prompts = [prompt] * batch_size if getattr(generator, 'needs_prompts', False) else None
     run = lambda k: generator.generate([cls] * batch_size, seeds=range(k * batch_size, (k + 1) * batch_size), prompts=prompts,
-                                       steps=steps, guidance_scale=guidance_scale, feedback=feedback)
+                                       num_inference_steps=steps, guidance_scale=guidance_scale, feedback=feedback)
     if warmup: run(n_batches)
     t0 = time.perf_counter()
     for k in range(n_batches): run(k)

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .core import DataError, as_hwc, to_tensor, to_pil, load_image, image_grid, check_in, markdown_table
 
 # %% auto #0
-__all__ = ['DOMAINS', 'ITEMS', 'FileList', 'Images', 'ImageSet', 'concat_sets', 'check_image_set']
+__all__ = ['DOMAINS', 'ITEMS', 'FileList', 'LazyImages', 'Images', 'ImageSet', 'concat_sets', 'check_image_set']
 
 # %% ../nbs/01_data.ipynb #50bab336
 class FileList:
@@ -24,9 +24,17 @@ class FileList:
     def __len__(self): return len(self.paths)
     def __getitem__(self, i): return load_image(self.paths[i], self.mode)
 
+# %% ../nbs/01_data.ipynb #0cb74a81
+class LazyImages:
+    "Base of image parts read on access from something other than files (the rows of a Hugging Face dataset, say); `Images` takes any subclass as a part."
+    def __len__(self) -> int: raise NotImplementedError
+    def __getitem__(self, i) -> np.ndarray: raise NotImplementedError   # row `i` as a uint8 `(H,W,C)` array
+    def shape(self, i) -> tuple|None: return self[i].shape              # `(H,W,C)` of row `i`; a subclass reads it from the header, None when unreadable
+    def where(self, i) -> str: return f"row {i} of {type(self).__name__}"   # row `i` named in messages
+
 # %% ../nbs/01_data.ipynb #c9307455
 class Images:
-    "A lazily indexed sequence of uint8 `(H,W,C)` images drawn from in-memory arrays and file lists."
+    "A lazily indexed sequence of uint8 `(H,W,C)` images drawn from in-memory arrays, file lists and `LazyImages` parts."
     def __init__(self, parts:list, src=None, row=None):
         self.parts = [self._part(p) for p in parts]
         if src is None:
@@ -36,7 +44,7 @@ class Images:
 
     @staticmethod
     def _part(p):
-        if isinstance(p, FileList): return p
+        if isinstance(p, (FileList, LazyImages)): return p
         if isinstance(p, np.ndarray) and p.dtype != object:
             if p.dtype != np.uint8: raise DataError(f"image arrays must be uint8 (0..255); got dtype {p.dtype}")
             if p.ndim == 3: p = p[..., None]
@@ -47,7 +55,7 @@ class Images:
 
     @classmethod
     def of(cls, x) -> Images:
-        "`x` as `Images`: an `Images`, a uint8 array, a `FileList`, or a list of paths."
+        "`x` as `Images`: an `Images`, a uint8 array, a `FileList`, a `LazyImages`, or a list of paths."
         return x if isinstance(x, Images) else cls([x])
 
     def __len__(self): return len(self.src)
@@ -72,11 +80,17 @@ class Images:
 
     @property
     def paths(self) -> np.ndarray:
-        "The file of each image ('' for in-memory images)."
+        "The file of each image ('' for in-memory images and `LazyImages` rows)."
         out = np.full(len(self), '', dtype=object)
         for k, p in enumerate(self.parts):
             if isinstance(p, FileList): m = self.src == k; out[m] = p.paths[self.row[m]]
         return out
+
+    def where(self, i) -> str:
+        "Image `i` named in messages: its file, its row of a `LazyImages` part, or its position in memory."
+        p, r = self.parts[self.src[i]], int(self.row[i])
+        if isinstance(p, FileList): return f"'{p.paths[r]}'"
+        return p.where(r) if isinstance(p, LazyImages) else f"in-memory image {int(i)}"
 
     def stack(self) -> np.ndarray:
         "All images as one uint8 `(N,H,W,C)` array (reads files; sizes must agree)."

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from .core import DataError, default_device, to_pil
 from .data import ImageSet
-from .generators import Generator, pick_real, set_fingerprint, make_sampler, _as_dtype, _check_scheduler, _fresh, _renamed
+from .generators import Generator, pick_real, set_fingerprint, make_scheduler, _as_dtype, _check_scheduler, _fresh, _renamed
 
 # %% auto #0
 __all__ = ['SDGenerator', 'UnCLIPGenerator', 'load_sd', 'load_unclip']
@@ -44,12 +44,12 @@ def _user_pipeline(pipe, backend:str, needs:tuple, dtype=None):
     return pipe
 
 def _own_scheduler(pipe, keep:bool=False, scheduler=None, model_id:str=''):
-    "The generator's own scheduler (the pipeline's `scheduler` object is never changed nor stepped): a copy of `scheduler` (a name: of `SAMPLERS` on the pipeline's noise schedule), or with `keep` of the pipeline's, else DDIM from the pipeline's config; and what was swapped ('' if nothing)."
+    "The generator's own scheduler (the pipeline's `scheduler` object is never changed nor stepped): a copy of `scheduler` (a name: of `SCHEDULERS` on the pipeline's noise schedule), or with `keep` of the pipeline's, else DDIM from the pipeline's config; and what was swapped ('' if nothing)."
     from diffusers import DDIMScheduler
     sch, old = pipe.scheduler, type(pipe.scheduler).__name__
     if scheduler is not None:
         if keep: raise DataError("keep_scheduler=True samples with the pipeline's own scheduler and scheduler= replaces it: pass one of them")
-        return (make_sampler(scheduler, sch.config) if isinstance(_check_scheduler(scheduler), str) else _fresh(scheduler)), ''
+        return (make_scheduler(scheduler, sch.config) if isinstance(_check_scheduler(scheduler), str) else _fresh(scheduler)), ''
     if keep or isinstance(sch, DDIMScheduler): return _fresh(sch), ''
     warnings.warn(f"{model_id or 'the pipeline'}: its {old} is replaced by a DDIMScheduler with the same config (the papers' sampler; "
                   f"recorded in run.json as scheduler_swap); pass keep_scheduler=True to sample with {old}, or scheduler= to choose one")
@@ -110,7 +110,7 @@ class SDGenerator(_LatentGenerator):
     backend = 'sd'
     def __init__(self, pipe, device=None, model_id:str='', height:int|None=None, width:int|None=None, negative_prompt:str='',
                  keep_scheduler:bool=False,   # sample with (a copy of) the pipeline's own scheduler instead of DDIM (the swap is warned about and recorded)
-                 scheduler=None):             # or with a copy of this diffusers scheduler, or `SAMPLERS[name]` on the pipeline's noise schedule
+                 scheduler=None):             # or with a copy of this diffusers scheduler, or `SCHEDULERS[name]` on the pipeline's noise schedule
         self._setup(pipe, device, model_id, height, width, negative_prompt, keep_scheduler, scheduler)
 
     @classmethod

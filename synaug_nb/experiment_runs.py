@@ -12,13 +12,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from .core import DataError, check_in, set_seed, atomic_write, default_device, StageClock
+from .core import DataError, check_in, set_seed, atomic_write, default_device, StageClock, add_renamed_option, warn_renamed_options
 from .data import ImageSet, concat_sets
 from .benchmarks import Benchmark
 from .specs import load_data, fit_images, materialize
 from .plan import Plan, uniformize
 from .prompts import PromptBook
-from .feedback import Feedback, ClassifierView, class_stats, needs_stats
+from .feedback import Feedback, needs_stats
 from .generators import load_generator
 from .synthesize import synthesize, load_synthetic
 from .models import Classifier, build_model, save_model, load_model
@@ -170,9 +170,8 @@ def _in_memory(ds:ImageSet, size:int) -> ImageSet:
 
 def experiment_feedback(exp:Experiment, judge:torch.nn.Module, real:ImageSet, device=None) -> Feedback:
     "Feedback guidance with `exp.criterion`, `feedback_scale` and `feedback_every`, judged by a copy of `judge` at `exp.image_size` (hardness: class statistics of its features on `real`)."
-    view = ClassifierView(copy.deepcopy(judge).eval(), size=exp.image_size).to(device or 'cpu')
-    stats = class_stats(view, _in_memory(real, exp.image_size)) if needs_stats(exp.criterion) else None
-    return Feedback(view, exp.criterion, scale=exp.feedback_scale, every=exp.feedback_every, stats=stats)
+    return Feedback.from_judge(judge, exp.criterion, real=real if needs_stats(exp.criterion) else None, size=exp.image_size,
+                               device=device or 'cpu', scale=exp.feedback_scale, every=exp.feedback_every)
 
 # %% ../nbs/14a_experiment_runs.ipynb #38a827bd
 def _steps(exp:Experiment, n:int, epochs:int|None=None) -> int:
@@ -313,7 +312,7 @@ def _run(exp, root, model, out, dry_run, methods, device, progress, quiet, weigh
     if need_syn:
         with _hf_bars(progress): gen = experiment_generator(exp, model, real, device)
         fb = experiment_feedback(exp, models['ce'], real, gen.device) if exp.criterion else None
-        r = synthesize(plan, gen, out/'synthetic', prompts=experiment_book(exp, root, real.classes), steps=exp.ddim_steps, guidance_scale=exp.guidance_scale,
+        r = synthesize(plan, gen, out/'synthetic', prompts=experiment_book(exp, root, real.classes), num_inference_steps=exp.ddim_steps, guidance_scale=exp.guidance_scale,
                        feedback=fb, batch_size=exp.synth_batch_size, rank=0, world_size=1, progress=progress)
         syn_info = dict(folder='synthetic', backend=gen.backend, model_id=gen.model_id, images=plan.total, made=r.made, reused=r.skipped,
                         images_per_s=round(r.made / r.seconds, 4) if r.made else None,
@@ -409,20 +408,21 @@ def load_run(out) -> ExperimentRun:
 
 # %% ../nbs/14a_experiment_runs.ipynb #671a4b54
 def main(argv=None) -> int:
-    "`python -m synaug_nb.experiment_runs KEY [--data-root ROOT --model CHECKPOINT | --dry-run] [--out DIR]`: `run_experiment` from the shell."
+    "`python -m synaug_nb.experiment_runs KEY [--data-root ROOT --checkpoint CHECKPOINT | --dry-run] [--out DIR]`: `run_experiment` from the shell."
     p = argparse.ArgumentParser(prog='python -m synaug_nb.experiment_runs', description="Run one experiment of the papers end to end (see synaug_nb.experiments).")
     p.add_argument('key', metavar='KEY', help=f"the experiment: {', '.join(EXPERIMENTS)}")
     p.add_argument('--data-root', help="the data folder (the layout the experiment describes)")
-    p.add_argument('--model', help="the diffusion checkpoint folder of the experiment's backend")
+    p.add_argument('--checkpoint', dest='model', help="the diffusion checkpoint folder of the experiment's backend")
+    add_renamed_option(p, '--model', '--checkpoint', 'model')
     p.add_argument('--out', help="run folder (default runs/KEY, runs/KEY-dry-run)")
-    p.add_argument('--dry-run', action='store_true', help="toy files, a random-weight checkpoint and toy-scale settings (unless --data-root / --model are given)")
+    p.add_argument('--dry-run', action='store_true', help="toy files, a random-weight checkpoint and toy-scale settings (unless --data-root / --checkpoint are given)")
     p.add_argument('--device', help="cuda, cuda:1, cpu (default: CUDA when available)")
     p.add_argument('--methods', help="comma-separated rows to run (default: all)")
     p.add_argument('--weights', help="torchvision ImageNet weights of the network, for experiments that start from them")
     p.add_argument('--seed', type=int)
     p.add_argument('--quiet', action='store_true')
-    a = p.parse_args(argv)
-    if not a.dry_run and not (a.data_root and a.model): p.error("a run needs --data-root and --model (or --dry-run)")
+    a = p.parse_args(argv); warn_renamed_options(a)
+    if not a.dry_run and not (a.data_root and a.model): p.error("a run needs --data-root and --checkpoint (or --dry-run)")
     try:
         res = run_experiment(a.key, a.data_root, a.model, a.out, a.dry_run, a.methods.split(',') if a.methods else None, a.device,
                              progress=not a.quiet, quiet=a.quiet, seed=a.seed, weights=a.weights)

@@ -4,18 +4,19 @@
 
 # %% ../nbs/03a_feedback.ipynb #ae4291af
 from __future__ import annotations
-import math, warnings
+import copy, math, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, check_int, check_number, head_of, FeatureHook
+from .core import DataError, check_in, check_int, check_number, head_of, FeatureHook, PluginRegistry
 
 # %% auto #0
-__all__ = ['CRITERION_PLUGINS', 'CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'PluginRegistry', 'Criterion',
+__all__ = ['CRITERION_PLUGINS', 'CRITERIA', 'loss_criterion', 'entropy_criterion', 'ClassStats', 'Criterion',
            'register_criterion', 'needs_stats', 'make_criterion', 'last_linear', 'ClassifierView', 'Feedback',
            'to_eps_x0', 'from_eps', 'guide', 'class_stats']
 
@@ -74,44 +75,6 @@ class ClassStats:
         from safetensors.torch import load_file
         if not Path(path).is_file(): raise DataError(f"class statistics file not found: '{path}'")
         d = load_file(str(path)); return cls(d['means'], d['precisions'], d['counts'])
-
-# %% ../nbs/03a_feedback.ipynb #44e92c51
-class PluginRegistry(dict):
-    "A registry (name -> entry) that the entry points of `group` in installed packages join when it is first read after `arm`."
-    def __init__(self, group:str, what:str):
-        super().__init__()
-        self.group, self.what = group, what            # the entry-point group; what an entry is (for messages)
-        self.add, self.added, self.armed, self._pending = None, {}, False, False   # added: name -> the distribution that registered it
-
-    def arm(self, add:Callable) -> PluginRegistry:
-        "The built-ins are in: the next read loads the plugins; `add(entry)` registers an entry point that names an entry rather than a function."
-        self.add, self.armed, self._pending = add, True, True
-        return self
-
-    def load_plugins(self) -> PluginRegistry:
-        "Load the installed plugins now (once): a function is called without arguments, anything else is `add`ed; a broken plugin is one warning."
-        if not self._pending: return self
-        self._pending = False
-        from importlib.metadata import entry_points
-        for ep in entry_points(group=self.group):
-            dist, before = ep.dist.name if ep.dist is not None else ep.value, set(dict.keys(self))
-            try:
-                obj = ep.load()
-                obj() if callable(obj) else self.add(obj)
-            except Exception as e:
-                warnings.warn(f"skipped the {self.what} plugin {ep.name!r} of the package {dist} ({ep.value}): {type(e).__name__}: {' '.join(str(e).split())}", stacklevel=3)
-                continue
-            self.added.update({k: dist for k in dict.keys(self) if k not in before})
-        return self
-
-def _reading(name:str):
-    read = getattr(dict, name)
-    def f(self, *args, **kw): return read(self.load_plugins(), *args, **kw)
-    f.__name__, f.__doc__ = name, read.__doc__
-    return f
-
-for _name in ('__getitem__', '__contains__', '__iter__', '__len__', '__repr__', 'keys', 'values', 'items', 'get', 'copy'):
-    setattr(PluginRegistry, _name, _reading(_name))   # every way of reading the dict loads the plugins first
 
 # %% ../nbs/03a_feedback.ipynb #bc65bd8a
 @dataclass(frozen=True)
@@ -210,7 +173,6 @@ class Feedback:
         self.fn = make_criterion(self.criterion, self.stats)
         for p in self.classifier.parameters(): p.requires_grad_(False)
         if self.grad_norm == 'rms' and self.scale > self.warn_above:
-            import warnings
             warnings.warn(f"feedback scale {self.scale} is above {self.warn_above}: samples tend to turn into textures that fool the classifier; look at the sample grid (on the demo, scale 1 lowered Few and All accuracy, entropy already hurt at 0.3, and loss at 0.3 helped on some seeds and hurt on others: see the recipes page)")
 
     @property
@@ -276,3 +238,29 @@ def class_stats(view:ClassifierView, ds, batch_size:int=512, **kw) -> ClassStats
         x = ds.images.take(np.arange(i, min(i + batch_size, len(ds)))).tensor()
         feats.append(view(x.to(next(view.parameters()).device))[1].float().cpu())
     return ClassStats.fit(torch.cat(feats), ds.labels, ds.n_classes, **kw)
+
+# %% ../nbs/03a_feedback.ipynb #2e585bb6
+@patch(cls_method=True)
+def from_judge(cls:Feedback,
+               judge:nn.Module,              # a classifier of [0,1] images (copied: it is never changed), or a `ClassifierView` (used as it is)
+               criterion='entropy',          # as `Feedback`'s
+               real=None,                    # the real training set (an `ImageSet`): the view's size and channels, and hardness's class statistics
+               size:int|None=None, channels:int|None=None,   # what the judge sees (default: `real`'s images; a `ClassifierView` keeps its own)
+               device=None,                  # where the judge runs (default: where it is); the generator's device
+               **settings) -> Feedback:      # scale, every, grad_norm, min_alpha_bar, ...
+    "Feedback guidance judged by `judge` on `criterion`, with the class statistics of its features on `real` when the criterion needs them."
+    if isinstance(judge, ClassifierView): view = judge
+    else:
+        if real is not None and len(real) and (size is None or channels is None):
+            h, w, c = real.images[0].shape
+            size, channels = size if size is not None else h if h == w else None, channels if channels is not None else c
+        view = ClassifierView(copy.deepcopy(judge).eval(), size=size, channels=channels)
+    if device is not None: view = view.to(device)
+    stats = None
+    if needs_stats(criterion):
+        if real is None: raise DataError(f"criterion {criterion!r} needs the judge's class statistics on the real training set: pass real=")
+        if not real.images.in_memory or real.transform is not None:
+            from synaug_nb.specs import materialize
+            real = materialize(real, size)
+        stats = class_stats(view, real)
+    return cls(view, criterion, stats=stats, **settings)

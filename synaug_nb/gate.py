@@ -168,7 +168,7 @@ def run_gate(generator,                       # what the synthesis will sample w
     for i in range(0, len(items), batch_size):
         b = items.iloc[i:i + batch_size]
         g = generator.generate(b['cls'].to_numpy(), b['seed'].to_numpy(), groups=b['group'].to_numpy() if (b['group'] >= 0).any() else None,
-                               prompts=b['prompt'].tolist() if prompts is not None else None, steps=steps, guidance_scale=guidance_scale)
+                               prompts=b['prompt'].tolist() if prompts is not None else None, num_inference_steps=steps, guidance_scale=guidance_scale)
         out.append(_as_real(g.images, h, w, ch)); sizes += [_png_size(im) for im in g.images[:4]]
     secs = time.time() - t0
     syn = ImageSet(np.concatenate(out), items['cls'].to_numpy(), real.classes, domain='synthetic', name='gate sample')

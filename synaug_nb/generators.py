@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_generators.ipynb #eb9ad9aa
 from __future__ import annotations
-import hashlib, os, sys, time, warnings
+import hashlib, os, time
 from dataclasses import dataclass
 from typing import Sequence
 import numpy as np
@@ -13,15 +13,16 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, to_pil, to_tensor
+from .core import DataError, check_in, check_int, check_number, check_fraction, image_grid, default_device, to_pil, to_tensor, _renamed, PluginRegistry
 from .data import ImageSet
 from .pixel_diffusion import PixelDiffusion
 from .feedback import Feedback, guide
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'DEFAULT_SAMPLER', 'BACKEND_SETTINGS', 'BACKEND_PLUGINS', 'BACKENDS', 'Generated', 'Generator',
-           'make_sampler', 'PixelGenerator', 'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend',
-           'register_backend', 'discover_backends', 'load_generator']
+__all__ = ['SCHEDULERS', 'DEFAULT_SCHEDULER', 'SAMPLERS', 'DEFAULT_SAMPLER', 'make_sampler', 'BACKEND_SETTINGS',
+           'BACKEND_PLUGINS', 'BACKENDS', 'Generated', 'Generator', 'make_scheduler', 'PixelGenerator',
+           'set_fingerprint', 'pick_real', 'Img2ImgGenerator', 'Backend', 'register_backend', 'discover_backends',
+           'load_generator']
 
 # %% ../nbs/04_generators.ipynb #145eec92
 @dataclass
@@ -36,20 +37,14 @@ class Generated:
     def _repr_png_(self): return self.grid()._repr_png_()
 
 # %% ../nbs/04_generators.ipynb #6b41392a
-def _renamed(new, old, new_name:str, old_name:str, default=None, stacklevel:int=3):
-    "An argument renamed to diffusers' `new_name`: its value, given as `new` or through the deprecated alias `old_name` (a `FutureWarning` at the caller, unless that is synaug_nb's own code); both is a `DataError`."
-    if old is None: return default if new is None else new
-    if new is not None: raise DataError(f"pass {new_name}= only; {old_name}= is its deprecated alias (got {new_name}={new!r} and {old_name}={old!r})")
-    if not sys._getframe(stacklevel - 1).f_globals.get('__name__', '').startswith('synaug_nb.'):   # our own callers move over; the user cannot act on their warning
-        warnings.warn(f"{old_name}= is deprecated and goes in the next release; pass {new_name}= (diffusers' name)", FutureWarning, stacklevel=stacklevel)
-    return old
+_UNSET = object()   # a deprecated alias not given (where None is a value)
 
 class Generator:
     "Base of all backends: `generate` runs the shared sampling loop."
     backend = 'base'
     model_id = ''
     scheduler = None
-    sampler = None                  # the name in `SAMPLERS` it samples with (None: the backend's own scheduler)
+    sampler = None                  # the name in `SCHEDULERS` it samples with (None: the backend's own scheduler, or one passed as an object)
     device = torch.device('cpu')
     dtype = torch.float32
 
@@ -152,28 +147,31 @@ class Generator:
         return Generated(images, meta)
 
 # %% ../nbs/04_generators.ipynb #55b51a01
-SAMPLERS = {   # name -> (diffusers scheduler, settings); each runs on the model's own noise schedule
+SCHEDULERS = {   # name -> (diffusers scheduler, settings); each runs on the model's own noise schedule
     'dpm': ('DPMSolverMultistepScheduler', dict(timestep_spacing='trailing')),          # DPM-Solver++ (2M): the embedded generator's default
     'unipc': ('UniPCMultistepScheduler', dict(timestep_spacing='trailing')),
     'ddim': ('DDIMScheduler', dict(timestep_spacing='trailing', clip_sample=False)),
     'ddim-leading': ('DDIMScheduler', dict(timestep_spacing='leading', clip_sample=True, set_alpha_to_one=True)),   # the embedded default before the sweep
 }
-DEFAULT_SAMPLER = 'dpm'   # the embedded generator's
+DEFAULT_SCHEDULER = 'dpm'   # the embedded generator's
+SAMPLERS, DEFAULT_SAMPLER = SCHEDULERS, DEFAULT_SCHEDULER   # their names until 2026-12 (deprecated: `batches.SAMPLERS` are the batch samplers)
 _SCHEDULE_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule', 'trained_betas', 'prediction_type', 'steps_offset')
 
-def make_sampler(name:str, config):
-    "The scheduler `name` of `SAMPLERS` on the noise schedule (betas, training timesteps, prediction type) of `config`, a scheduler's config."
-    check_in(name, SAMPLERS, 'sampler')
+def make_scheduler(name:str, config):
+    "The scheduler `name` of `SCHEDULERS` on the noise schedule (betas, training timesteps, prediction type) of `config`, a scheduler's config."
+    check_in(name, SCHEDULERS, 'scheduler')
     import diffusers
-    cls, settings = SAMPLERS[name]
+    cls, settings = SCHEDULERS[name]
     return getattr(diffusers, cls).from_config({k: v for k, v in dict(config).items() if k in _SCHEDULE_KEYS}, **settings)
 
 @patch
 def use_sampler(self:Generator, name:str) -> Generator:
-    "Sample with `SAMPLERS[name]` from now on (on this generator's noise schedule); returns the generator."
+    "Sample with `SCHEDULERS[name]` from now on (on this generator's noise schedule); returns the generator. (`use_scheduler` takes names too.)"
     if self.scheduler is None: raise DataError(f"the {self.backend} backend has no scheduler to replace")
-    self.scheduler, self.sampler = make_sampler(name, self.scheduler.config), name
+    self.scheduler, self.sampler = make_scheduler(name, self.scheduler.config), name
     return self
+
+make_sampler = make_scheduler   # its name until 2026-12
 
 # %% ../nbs/04_generators.ipynb #a1c0de01
 def _fresh(scheduler):
@@ -181,17 +179,17 @@ def _fresh(scheduler):
     return type(scheduler).from_config(scheduler.config)
 
 def _check_scheduler(scheduler):
-    "`scheduler` if it is a name of `SAMPLERS` or a diffusers scheduler, else a `DataError` naming what is valid."
-    if isinstance(scheduler, str): return check_in(scheduler, SAMPLERS, 'sampler')
+    "`scheduler` if it is a name of `SCHEDULERS` or a diffusers scheduler, else a `DataError` naming what is valid."
+    if isinstance(scheduler, str): return check_in(scheduler, SCHEDULERS, 'scheduler')
     from diffusers import SchedulerMixin
     if not isinstance(scheduler, SchedulerMixin):
         raise DataError(f"scheduler must be a diffusers scheduler (e.g. DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)) "
-                        f"or a name of SAMPLERS ({', '.join(map(repr, SAMPLERS))}); got a {type(scheduler).__name__}")
+                        f"or a name of SCHEDULERS ({', '.join(map(repr, SCHEDULERS))}); got a {type(scheduler).__name__}")
     return scheduler
 
 @patch
 def use_scheduler(self:Generator, scheduler) -> Generator:
-    "Sample with a copy of the diffusers `scheduler` (as configured: its noise schedule too; the object passed is never changed), or with `SAMPLERS[scheduler]` given a name; returns the generator."
+    "Sample with a copy of the diffusers `scheduler` (as configured: its noise schedule too; the object passed is never changed), or with `SCHEDULERS[scheduler]` given a name; returns the generator."
     if isinstance(_check_scheduler(scheduler), str): return self.use_sampler(scheduler)
     self.scheduler, self.sampler = _fresh(scheduler), None
     return self
@@ -201,16 +199,19 @@ class PixelGenerator(Generator):
     "The embedded default backend: a `PixelDiffusion` model, conditioned on class (and group)."
     backend = 'pixel'
     def __init__(self, model:PixelDiffusion, device=None, model_id:str='embedded',
-                 sampler:str|None=DEFAULT_SAMPLER):   # a name of `SAMPLERS`, or None: the DDIM scheduler saved with the model
+                 scheduler=DEFAULT_SCHEDULER,   # a name of `SCHEDULERS`, a diffusers scheduler (a copy samples), or None: the DDIM scheduler saved with the model
+                 sampler=_UNSET):               # deprecated alias of `scheduler` (its name until 2026-12)
+        if sampler is not _UNSET: scheduler = _renamed(None, [sampler], 'scheduler', 'sampler')[0]   # in a list: None is a value here
         self.model, self.device = model, torch.device(device) if device else default_device()
         # channels-last weights and activations: UNet calls about 1.3x faster on a 2-core CPU (oneDNN); the usual layout on GPUs too
         self.model.unet.to(self.device, memory_format=torch.channels_last).eval(); self.scheduler, self.model_id = model.scheduler, model_id
-        if sampler is not None: self.use_sampler(sampler)
+        if scheduler is not None: self.use_scheduler(scheduler)
 
     @classmethod
-    def from_pretrained(cls, folder, device=None, sampler:str|None=DEFAULT_SAMPLER) -> PixelGenerator:
-        "Load a saved `PixelDiffusion` folder."
-        return cls(PixelDiffusion.from_pretrained(folder), device, model_id=str(folder), sampler=sampler)
+    def from_pretrained(cls, folder, device=None, scheduler=DEFAULT_SCHEDULER, sampler=_UNSET) -> PixelGenerator:
+        "Load a saved `PixelDiffusion` folder (`scheduler` as in the constructor; `sampler` its deprecated alias)."
+        if sampler is not _UNSET: scheduler = _renamed(None, [sampler], 'scheduler', 'sampler')[0]   # in a list: None is a value here
+        return cls(PixelDiffusion.from_pretrained(folder), device, model_id=str(folder), scheduler=scheduler)
 
     def _prepare(self, labels, groups, prompts, seeds, guidance_scale):
         lab = self.model.label(labels, groups).to(self.device)
@@ -304,23 +305,7 @@ class Backend:
     uses: tuple = ()
     doc: str = ''
 
-class _Registry(dict):
-    "The backends by name; the first lookup adds those of installed plugins (`discover_backends`)."
-    def __init__(self): super().__init__(); self.discovered, self.added = False, {}   # added: backend name -> the package that added it
-    def _all(self):
-        if not self.discovered: discover_backends()
-        return self
-    def __contains__(self, k): return dict.__contains__(self._all(), k)
-    def __getitem__(self, k): return dict.__getitem__(self._all(), k)
-    def __iter__(self): return dict.__iter__(self._all())
-    def __len__(self): return dict.__len__(self._all())
-    def __repr__(self): return dict.__repr__(self._all())
-    def get(self, k, default=None): return dict.get(self._all(), k, default)
-    def keys(self): return dict.keys(self._all())
-    def values(self): return dict.values(self._all())
-    def items(self): return dict.items(self._all())
-
-BACKENDS: dict[str, Backend] = _Registry()
+BACKENDS: dict[str, Backend] = PluginRegistry(BACKEND_PLUGINS, 'backend')   # the built-ins, those registered here, and installed packages' (entry points, on the first read)
 _BUILT_IN = ('pixel', 'sd', 'unclip')
 
 def register_backend(name:str, load, uses=(), doc:str='') -> Backend:
@@ -331,28 +316,14 @@ def register_backend(name:str, load, uses=(), doc:str='') -> Backend:
     BACKENDS[name] = b = Backend(name, load, tuple(uses), doc)
     return b
 
-def _load_plugin(ep):
-    "Load entry point `ep`: a `Backend` is registered, a callable is called (it registers its backends)."
-    obj = ep.load()
-    if isinstance(obj, Backend): register_backend(obj.name, obj.load, obj.uses, obj.doc)
-    elif callable(obj): obj()
-    else: raise TypeError(f"{ep.value} is a {type(obj).__name__}, neither a Backend nor a callable that registers one")
+def _add_plugin(obj):
+    "An entry point's object: a `Backend`, registered as it is."
+    if not isinstance(obj, Backend): raise TypeError(f"a {type(obj).__name__}, neither a Backend nor a function that calls register_backend")
+    register_backend(obj.name, obj.load, obj.uses, obj.doc)
 
 def discover_backends(reload:bool=False) -> dict:
     "Add to `BACKENDS` the backends of installed packages (entry points of group `BACKEND_PLUGINS`), once (`reload`: look again); a broken plugin is a one-line warning, and none replaces a built-in backend."
-    if BACKENDS.discovered and not reload: return BACKENDS
-    BACKENDS.discovered = True
-    from importlib.metadata import entry_points
-    for ep in entry_points(group=BACKEND_PLUGINS):
-        pkg = ep.dist.name if getattr(ep, 'dist', None) else ep.module.split('.')[0]   # an entry point made by hand has no distribution
-        before = dict(dict.items(BACKENDS))
-        try: _load_plugin(ep); problem = ''
-        except Exception as e: problem = f"failed to load ({type(e).__name__}: {' '.join(str(e).split())})"
-        if hidden := [k for k in _BUILT_IN if k in before and dict.get(BACKENDS, k) is not before[k]]:
-            dict.update(BACKENDS, {k: before[k] for k in hidden}); problem = problem or f"would replace the built-in backend(s) {hidden}"
-        if problem: warnings.warn(f"backend plugin {ep.name!r} of package {pkg!r} ({ep.value}) {problem}; it is skipped, the other backends work")
-        BACKENDS.added.update({k: pkg for k, b in dict.items(BACKENDS) if before.get(k) is not b})
-    return BACKENDS
+    return BACKENDS.load_plugins(reload)
 
 # %% ../nbs/04_generators.ipynb #a1c0de04
 def _resolve(load):
@@ -374,21 +345,20 @@ def load_generator(backend:str,                     # a name of `BACKENDS`
                    model,                           # the checkpoint: a folder (or hub id), or for 'sd' and 'unclip' a diffusers pipeline object (used as it is, never changed)
                    device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
                    strength:float|None=None,        # img2img: wrap the generator in `Img2ImgGenerator` on `real`
-                   sampler:str|None=None,           # a name of `SAMPLERS` (the CLI's --sampler): the same as scheduler=NAME
-                   scheduler=None,                  # a diffusers scheduler (a copy of it samples) or a name of `SAMPLERS`; default: the backend's own
+                   scheduler=None,                  # a diffusers scheduler (a copy of it samples) or a name of `SCHEDULERS` (the CLI's --scheduler); default: the backend's own
                    keep_scheduler:bool=False,       # sample with the checkpoint's own scheduler (sd, unclip: not DDIM; pixel: the one saved with the model)
                    dtype=None,                      # the weights' torch dtype (sd, unclip; default float16 on CUDA, else float32); diffusers' name
-                   torch_dtype=None):               # deprecated alias of `dtype`, as in diffusers
+                   torch_dtype=None,                # deprecated alias of `dtype`, as in diffusers
+                   sampler=None):                   # deprecated alias of `scheduler` (a name; its name until 2026-12)
     "The generator of the registered `backend` from the checkpoint `model`, with the settings the backend reads."
-    dtype = _renamed(dtype, torch_dtype, 'dtype', 'torch_dtype')
+    dtype, scheduler = _renamed(dtype, torch_dtype, 'dtype', 'torch_dtype'), _renamed(scheduler, sampler, 'scheduler', 'sampler')
     check_in(backend, BACKENDS, 'backend'); b = BACKENDS[backend]
     if model is None or (isinstance(model, (str, os.PathLike)) and not str(model)):
-        raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--model)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
+        raise DataError(f"backend {backend!r} needs a checkpoint: pass model= (--checkpoint)" + (" or train one with train_pixel_diffusion" if backend == 'pixel' else ''))
     if ('real' in b.uses or strength is not None) and real is None:
         raise DataError(f"backend {backend!r}{' with img2img strength' if strength is not None else ''} starts from real images: pass real= (the real training set)")
     if strength is not None: check_fraction(strength, 'img2img strength')
-    if sampler is not None and scheduler is not None: raise DataError(f"pass sampler={sampler!r} or scheduler=, not both (scheduler= takes a name of SAMPLERS too)")
-    if (scheduler := scheduler if sampler is None else sampler) is not None: _check_scheduler(scheduler)
+    if scheduler is not None: _check_scheduler(scheduler)
     if keep_scheduler and scheduler is not None: raise DataError("keep_scheduler=True samples with the checkpoint's own scheduler and scheduler= replaces it: pass one of them")
     if dtype is not None: dtype = _as_dtype(dtype)
     given = {'real': real, 'resolution': resolution, 'dropout': dropout, 'dtype': dtype, 'keep_scheduler': keep_scheduler or None, 'scheduler': scheduler}
@@ -401,7 +371,7 @@ def load_generator(backend:str,                     # a name of `BACKENDS`
 def _load_pixel(model, device=None, keep_scheduler:bool=False, scheduler=None) -> PixelGenerator:
     "The `'pixel'` backend: a folder saved by `PixelDiffusion.save_pretrained`."
     if not isinstance(model, (str, os.PathLike)): raise DataError(f"backend 'pixel' takes a folder saved by PixelDiffusion.save_pretrained; got a {type(model).__name__}")
-    gen = PixelGenerator.from_pretrained(model, device=device, sampler=None if keep_scheduler or scheduler is not None else DEFAULT_SAMPLER)
+    gen = PixelGenerator.from_pretrained(model, device=device, scheduler=None if keep_scheduler or scheduler is not None else DEFAULT_SCHEDULER)
     return gen if scheduler is None else gen.use_scheduler(scheduler)
 
 register_backend('pixel', _load_pixel, ('keep_scheduler', 'scheduler'),
@@ -410,3 +380,4 @@ _DIFFUSERS = ('resolution', 'dtype', 'keep_scheduler', 'scheduler')
 register_backend('sd', 'synaug_nb.diffusers_backends:load_sd', _DIFFUSERS, 'Stable Diffusion from text prompts: a diffusers checkpoint folder, hub id or pipeline')
 register_backend('unclip', 'synaug_nb.diffusers_backends:load_unclip', ('real', 'dropout', *_DIFFUSERS),
                  "Stable unCLIP: text plus the CLIP image embedding of a real image of the class (embedding dropout)")
+BACKENDS.arm(_add_plugin, protect=_BUILT_IN)   # installed packages' backends join on the first read; none replaces these

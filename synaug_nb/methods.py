@@ -10,7 +10,8 @@ from typing import Callable
 from .core import DataError, check_in, set_seed, markdown_table
 from .data import ImageSet, concat_sets
 from .imbalance import balanced_split
-from .feedback import CRITERIA, PluginRegistry
+from .core import PluginRegistry
+from .feedback import CRITERIA
 from .models import Classifier, build_model
 from .train import Learner, finetune_last_layer
 

@@ -314,11 +314,12 @@ Report.plot = plot_per_class
 
 # %% ../nbs/09_metrics.ipynb #3861c13b
 @torch.no_grad()
-def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device=None, transform=None, num_workers:int=0,
+def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device=None, transform=None,
+            num_workers:int=0,              # processes decoding the images (0: the main process), as in `Learner` and torch's DataLoader
             n_classes:int|None=None) -> np.ndarray:
     "Predicted class (argmax of the logits) of each image of `ds`, read as `ds.input(i)` (`transform`, if given, replaces the set's), on `device` (None: the model's own)."
     ds = check_image_set(as_image_set(ds, 'predict'), 'predict', 'test set')
-    batch_size = check_int(batch_size, 'batch_size')
+    batch_size, num_workers = check_int(batch_size, 'batch_size'), check_int(num_workers, 'num_workers', 0)
     n_classes = ds.n_classes if n_classes is None else n_classes
     ds = ds.with_items('x')                       # the images only, whatever the set's items
     if transform is not None: ds.transform = transform
@@ -338,7 +339,9 @@ def predict(model:torch.nn.Module, ds:ImageSet, batch_size:int=256, device=None,
     return torch.cat(preds).numpy()
 
 def evaluate(model:torch.nn.Module, ds:ImageSet, train_counts, batch_size:int=256, device=None, transform=None,
-             many_above:float|None=None, few_below:float|None=None, reduce:str='max', num_workers:int=0) -> Report:
+             many_above:float|None=None, few_below:float|None=None, reduce:str='max',
+             num_workers:int=0,             # processes decoding the images (0: the main process), as in `predict`
+             ) -> Report:
     "Run `model` over the test set `ds` (on `device`, None: the model's own) and report split accuracy (thresholds None: `default_thresholds`), and group accuracy and fairness gaps when `ds` has groups."
     ds = as_image_set(ds, 'evaluate'); counts = _train_counts(train_counts)
     if len(counts) != ds.n_classes: raise DataError(f"train_counts has {len(counts)} classes but the test set {ds.name!r} has {ds.n_classes}")

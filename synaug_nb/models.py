@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import DataError, check_in, atomic_write, check_int, head_of   # head_of: models' callers import it from here too
+from .core import DataError, check_in, atomic_write, check_int, head_of, _renamed   # head_of: models' callers import it from here too
 
 # %% auto #0
 __all__ = ['TV_RESNETS', 'MODELS', 'MODEL_OPTIONS', 'IMAGENET_STATS', 'CHECKPOINT_FORMAT', 'n_params', 'init_linear',
@@ -36,7 +36,7 @@ def init_linear(lin:nn.Linear, seed:int|None=None) -> nn.Linear:
     return lin
 
 class Classifier(nn.Module):
-    "An image classifier split into `features` (images -> `(B, D)`) and `head`, the last linear layer (`D` -> `n_classes`); `normalize`: its input normalisation."
+    "An image classifier split into `features` (images -> `(B, D)`) and `head`, the last linear layer (`D` -> `num_classes`); `normalize`: its input normalisation."
     def __init__(self, features:nn.Module, head:nn.Linear, config:dict|None=None, normalize=None):
         super().__init__()
         if not isinstance(head, nn.Linear): raise DataError(f"head must be an nn.Linear; got {type(head).__name__}")
@@ -48,7 +48,8 @@ class Classifier(nn.Module):
     @property
     def n_features(self) -> int: return self.head.in_features
     @property
-    def n_classes(self) -> int: return self.head.out_features
+    def num_classes(self) -> int: return self.head.out_features   # torchvision's name
+    n_classes = num_classes                                         # its name until 2026-12
 
     def _in(self, x): return x if self.norm is None else self.norm(x)
     def forward(self, x): return self.head(self.features(self._in(x)))
@@ -111,9 +112,9 @@ class BasicBlock(nn.Module):
         y = F.relu(self.bn1(self.conv1(x)))
         return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
-def resnet32(n_classes:int, in_channels:int=3) -> Classifier:
+def resnet32(num_classes:int, in_channels:int=3) -> Classifier:
     "The CIFAR ResNet-32 of He et al. (2016): a 3x3 stem, 3 stages of 5 basic blocks (16, 32, 64 channels) with option-A shortcuts, global pooling; D = 64."
-    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels')
+    check_int(num_classes, 'num_classes'); check_int(in_channels, 'in_channels')
     parts, ch = [('stem', nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)))], 16
     for i, width in enumerate((16, 32, 64)):
         blocks = []
@@ -124,7 +125,7 @@ def resnet32(n_classes:int, in_channels:int=3) -> Classifier:
     features = nn.Sequential(OrderedDict(parts))
     for m in features.modules():
         if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
-    return Classifier(features, nn.Linear(64, n_classes), dict(name='resnet32', n_classes=n_classes, in_channels=in_channels, kwargs={}))
+    return Classifier(features, nn.Linear(64, num_classes), dict(name='resnet32', n_classes=num_classes, in_channels=in_channels, kwargs={}))
 
 # %% ../nbs/07_models.ipynb #f5c1ee2a
 TV_RESNETS = ('resnet18', 'resnet50')
@@ -186,11 +187,11 @@ def _load_torchvision(net:nn.Module, path, name:str):
     if bad: raise DataError(f"weights '{path}' do not fit torchvision's {name}: {'; '.join(bad)}. Pass a state_dict() saved from torchvision.models.{name}")
     net.load_state_dict(sd, strict=False)
 
-def torchvision_resnet(name:str='resnet18', n_classes:int=1000, weights_path=None, in_channels:int=3, small_input:bool=False) -> Classifier:
-    "torchvision's ResNet `name` ('resnet18' or 'resnet50'), optionally with local weights, its `fc` replaced by a head for `n_classes`."
+def torchvision_resnet(name:str='resnet18', num_classes:int=1000, weights_path=None, in_channels:int=3, small_input:bool=False) -> Classifier:
+    "torchvision's ResNet `name` ('resnet18' or 'resnet50'), optionally with local weights, its `fc` replaced by a head for `num_classes`."
     import torchvision
     check_in(name, TV_RESNETS, 'torchvision ResNet')
-    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels')
+    check_int(num_classes, 'num_classes'); check_int(in_channels, 'in_channels')
     net = getattr(torchvision.models, name)(weights=None)
     if small_input or in_channels != 3:
         k, s, p = (3, 1, 1) if small_input else (7, 2, 3)
@@ -200,30 +201,32 @@ def torchvision_resnet(name:str='resnet18', n_classes:int=1000, weights_path=Non
     if weights_path is not None: _load_torchvision(net, weights_path, name)
     features = nn.Sequential(OrderedDict([(k, getattr(net, k)) for k in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4', 'avgpool')]
                                          + [('flatten', nn.Flatten())]))
-    return Classifier(features, nn.Linear(net.fc.in_features, n_classes),
-                      dict(name=name, n_classes=n_classes, in_channels=in_channels, kwargs=dict(small_input=small_input)))
+    return Classifier(features, nn.Linear(net.fc.in_features, num_classes),
+                      dict(name=name, n_classes=num_classes, in_channels=in_channels, kwargs=dict(small_input=small_input)))
 
 # %% ../nbs/07_models.ipynb #a4e15b90
-def small_cnn(n_classes:int, in_channels:int=1, width:int=32) -> Classifier:
+def small_cnn(num_classes:int, in_channels:int=1, width:int=32) -> Classifier:
     "A small CNN for 8-28 px images: 3 conv-BN-ReLU blocks (width, 2*width, 4*width), global average pooling, FC 128 + ReLU; D = 128."
-    check_int(n_classes, 'n_classes'); check_int(in_channels, 'in_channels'); check_int(width, 'width')
+    check_int(num_classes, 'num_classes'); check_int(in_channels, 'in_channels'); check_int(width, 'width')
     def block(i, o): return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
     features = nn.Sequential(*block(in_channels, width), nn.MaxPool2d(2), *block(width, 2 * width), nn.MaxPool2d(2),
                              *block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * width, 128), nn.ReLU(inplace=True))
-    return Classifier(features, nn.Linear(128, n_classes), dict(name='small_cnn', n_classes=n_classes, in_channels=in_channels, kwargs=dict(width=width)))
+    return Classifier(features, nn.Linear(128, num_classes), dict(name='small_cnn', n_classes=num_classes, in_channels=in_channels, kwargs=dict(width=width)))
 
 # %% ../nbs/07_models.ipynb #5b33ace2
 MODELS = {'resnet32': resnet32, 'resnet18': lambda **kw: torchvision_resnet('resnet18', **kw),
           'resnet50': lambda **kw: torchvision_resnet('resnet50', **kw), 'small_cnn': small_cnn}
 MODEL_OPTIONS = {'resnet32': (), 'resnet18': ('weights_path', 'small_input'), 'resnet50': ('weights_path', 'small_input'), 'small_cnn': ('width',)}
 
-def build_model(name:str, n_classes:int, in_channels:int|None=None, normalize=None, **kw) -> Classifier:
-    "A `Classifier` by `name` ('resnet32', 'resnet18', 'resnet50', 'small_cnn') for `n_classes`; `normalize`: 'imagenet' or (mean, std), its input normalisation; `kw` are the builder's options."
+def build_model(name:str, num_classes:int|None=None, in_channels:int|None=None, normalize=None, n_classes:int|None=None, **kw) -> Classifier:
+    "A `Classifier` by `name` ('resnet32', 'resnet18', 'resnet50', 'small_cnn') for `num_classes` (torchvision's name; `n_classes` its deprecated alias); `normalize`: 'imagenet' or (mean, std), its input normalisation; `kw` are the builder's options."
+    num_classes = _renamed(num_classes, n_classes, 'num_classes', 'n_classes', whose="torchvision's")
+    if num_classes is None: raise DataError(f"build_model({name!r}) needs num_classes=, the number of classes")
     check_in(name, tuple(MODELS), 'model')
     bad = [k for k in kw if k not in MODEL_OPTIONS[name]]
     if bad: raise DataError(f"{name} has no option {bad[0]!r}; valid: {', '.join(map(repr, MODEL_OPTIONS[name])) or 'none'}")
     if in_channels is not None: kw['in_channels'] = in_channels
-    model = MODELS[name](n_classes=n_classes, **kw)
+    model = MODELS[name](num_classes=num_classes, **kw)
     if normalize is not None:
         model.norm = Normalize(*norm_stats(normalize, model.config['in_channels']))
         model.config['normalize'] = model.norm.stats()

@@ -9,6 +9,7 @@ import hashlib, json
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import torch
 from fastcore.basics import patch
 from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet
@@ -215,7 +216,7 @@ def _check_size(real:np.ndarray, t:np.ndarray, target, cap, unit:str, name:str):
     raise DataError(f"{what} would mean {n:,} synthetic images for {name or 'this set'!r}; a plan lists at most {MAX_PLAN_IMAGES:,} "
                     f"(MAX_PLAN_IMAGES): the largest target (or cap) accepted here is {_largest_target(real):,}")
 
-def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
+def uniformize(source,                  # an `ImageSet`, an `ImbalanceProfile`, or a torch `Dataset` (converted by `specs.from_dataset`)
                by:str='class',          # 'class' (SYNAuG*) or 'cell' (class × group, SYNAuG; needs groups)
                target=None,             # None (largest class/cell), an int, or {class or (class, group): int}
                seed:int=0,              # root of the per-image seeds
@@ -225,13 +226,16 @@ def uniformize(source,                  # an `ImageSet` or an `ImbalanceProfile`
     "The plan that fills each class (or class × group cell) of `source` up to `target` (capped at `cap`, cut to `budget`) with synthetic images."
     if budget is not None: check_in(share, BUDGET_SHARES, 'budget share')
     check_in(by, ('class', 'cell'), 'by')
+    if isinstance(source, torch.utils.data.Dataset) and not isinstance(source, ImageSet):
+        from synaug_nb.specs import as_image_set
+        source = as_image_set(source, 'uniformize')
     if isinstance(source, ImageSet):
         name, counts = source.name, source.counts()
         cells = source.cell_counts() if source.has_groups else None
     elif isinstance(source, ImbalanceProfile): name, counts, cells = source.name, source.counts, source.cells
     else:
         hint = ' (for a Benchmark, pass its .train)' if hasattr(source, 'train') else ''
-        raise DataError(f"uniformize needs an ImageSet or an ImbalanceProfile; got {type(source).__name__}{hint}")
+        raise DataError(f"uniformize needs an ImageSet, an ImbalanceProfile or a torch Dataset; got {type(source).__name__}{hint}")
     classes = list(source.classes)
     if by == 'cell':
         if cells is None or source.group_names is None:

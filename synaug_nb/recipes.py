@@ -16,9 +16,9 @@ from .benchmarks import Benchmark, DEFAULT_IMBALANCE
 from .specs import load_data, parse_spec, spec_kinds, resolve_auto, fit_images
 from .prompts import default_book
 from .plan import Plan, uniformize, BUDGET_SHARES
-from .generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SAMPLERS, DEFAULT_SAMPLER
+from .generators import PixelGenerator, load_generator, Img2ImgGenerator, BACKENDS, SCHEDULERS, DEFAULT_SCHEDULER
 from .pixel_diffusion import PixelDiffusion, train_pixel_diffusion
-from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
+from .feedback import Feedback, ClassifierView, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
 from .rounds import feedback_rounds
@@ -69,7 +69,7 @@ class DemoConfig:
     gen_widths: tuple = (16, 32, 64)
     # synthesis
     ddim_steps: int = 10                # sampler steps
-    sampler: str|None = None            # one of `generators.SAMPLERS`; None: the backend's default (DPM-Solver++ for the embedded generator, DDIM for sd / unclip)
+    sampler: str|None = None            # one of `generators.SCHEDULERS`; None: the backend's default (DPM-Solver++ for the embedded generator, DDIM for sd / unclip)
     guidance_scale: float|None = None  # classifier-free guidance (1: the conditional model alone; below 1: toward the unconditional one); None: `GUIDANCE` for the task (embedded generator), else 2.0
     synth_batch_size: int = 64          # images per generator call (64-128 keep a 2-core CPU's caches warm; 200+ is ~1.5x slower per image)
     group_target: int|None = None       # images per class × group cell after filling (group tasks; default: class size / groups)
@@ -108,7 +108,7 @@ class DemoConfig:
         if self.guidance_scale is None: self.guidance_scale = GUIDANCE[self.task] if self.backend == 'pixel' else 2.0
         check_in(self.mixup_partners, ('any', 'other_domain'), 'mixup_partners')
         check_in(self.backend, BACKENDS, 'backend')
-        if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--model): a diffusers checkpoint folder")
+        if self.backend != 'pixel' and not self.generator_model: raise DataError(f"backend {self.backend!r} needs generator_model= (--checkpoint): a diffusers checkpoint folder")
         if self.resolution is not None: check_int(self.resolution, 'resolution')
         if not (isinstance(self.embed_dropout, (int, float)) and 0 <= self.embed_dropout < 1): raise DataError(f"embed_dropout must be in [0, 1); got {self.embed_dropout!r}")
         check_fraction(self.img2img_strength, 'img2img_strength')
@@ -117,7 +117,7 @@ class DemoConfig:
         check_in(self.gate, GATE_MODES, 'gate'); check_in(self.budget_share, BUDGET_SHARES, 'budget_share')
         for k, lo in (('fill_cap', 1), ('budget', 0), ('max_synthetic', 0), ('gate_per_class', 1)):
             if getattr(self, k) is not None: check_int(getattr(self, k), k, lo)
-        if self.sampler is not None: check_in(self.sampler, SAMPLERS, 'sampler')
+        if self.sampler is not None: check_in(self.sampler, SCHEDULERS, 'sampler')
         check_in(self.embed, ('umap', 'pca'), 'embed')
         if self.imbalance_factor is not None: check_number(self.imbalance_factor, 'imbalance_factor (largest / smallest class)', 1)
         for k in ('gen_steps', 'gen_batch_size', 'ddim_steps', 'synth_batch_size', 'feedback_every', 'train_steps', 'batch_size',
@@ -209,17 +209,17 @@ def demo_generator(bench:Benchmark, cfg:DemoConfig, out, progress:bool=False):
     "The generator of `cfg`: a diffusers checkpoint (sd / unclip), a saved embedded one, or the embedded one of this benchmark (loaded from `out/generator` when trained with these settings, else trained and saved there)."
     if cfg.backend != 'pixel' or cfg.generator_model:   # a registered backend from its checkpoint
         return load_generator(cfg.backend, cfg.generator_model, device='cpu' if cfg.backend == 'pixel' else None, real=bench.train,
-                              resolution=cfg.resolution, dropout=cfg.embed_dropout, sampler=cfg.sampler)
+                              resolution=cfg.resolution, dropout=cfg.embed_dropout, scheduler=cfg.sampler)
     folder, key = Path(out)/'generator', _gen_key(cfg)
     cond = 'class' if cfg.task == 'longtail' else 'cell'
     mid = 'embedded:' + '-'.join(f'{v}' for v in key.values()).replace(' ', '')
     kf = folder/'demo.json'
     if kf.is_file() and json.loads(kf.read_text()) == key:
-        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid, sampler=cfg.sampler or DEFAULT_SAMPLER)
+        return PixelGenerator(PixelDiffusion.from_pretrained(folder), device='cpu', model_id=mid, scheduler=cfg.sampler or DEFAULT_SCHEDULER)
     m = train_pixel_diffusion(bench.holdout, steps=cfg.gen_steps, batch_size=cfg.gen_batch_size, cond=cond, widths=cfg.gen_widths,
                               seed=cfg.seed, progress=progress, device='cpu')
     m.save_pretrained(folder); atomic_write(kf, json.dumps(key))
-    return PixelGenerator(m, device='cpu', model_id=mid, sampler=cfg.sampler or DEFAULT_SAMPLER)
+    return PixelGenerator(m, device='cpu', model_id=mid, scheduler=cfg.sampler or DEFAULT_SCHEDULER)
 
 # %% ../nbs/12_recipes.ipynb #29ff7885
 def demo_plan(bench:Benchmark, cfg:DemoConfig) -> Plan:
@@ -257,13 +257,10 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
     shape = like.images[0].shape if like is not None and len(like) else None
     if shape is not None and shape[0] != shape[1]: raise DataError(f"the real images are {shape[1]}x{shape[0]}; synthetic images are square: pass image_size= (--image-size) to make the real ones square")
     if judge is not None:
-        j = copy.deepcopy(judge).cpu().eval()
         size, ch = (shape[0], shape[2]) if shape is not None else (gen.model.size, None)
         check_in(criterion, CRITERIA, 'criterion')
-        view = ClassifierView(j, size=size, channels=ch)
         if needs_stats(criterion) and like is None: raise DataError(f"criterion {criterion!r} needs the real training set: pass like=")
-        stats = class_stats(view, like) if needs_stats(criterion) else None
-        fb = Feedback(view, criterion, scale=cfg.scale_for(criterion), every=cfg.feedback_every, stats=stats)
+        fb = Feedback.from_judge(judge, criterion, real=like, size=size, channels=ch, device='cpu', scale=cfg.scale_for(criterion), every=cfg.feedback_every)
         name = f'fg_{criterion}'
     filt = None
     if filter_judge is not None:
@@ -274,7 +271,7 @@ def demo_synthetic(plan:Plan, gen, cfg:DemoConfig, out, judge:torch.nn.Module|No
         if not (Path(out)/'synthetic'/name).exists() and (plain/'run.json').is_file():   # same plan, same seeds: start from the plain images
             shutil.copytree(plain, Path(out)/'synthetic'/name)
     folder = Path(out)/'synthetic'/name
-    synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, steps=cfg.ddim_steps,
+    synthesize(plan, gen, folder, prompts=default_book() if getattr(gen, 'needs_prompts', False) else None, num_inference_steps=cfg.ddim_steps,
                guidance_scale=cfg.guidance_scale, feedback=fb, batch_size=cfg.synth_batch_size, rank=0, world_size=1, progress=progress, filter=filt, notes=notes)
     syn = load_synthetic(folder)
     if shape is not None and len(syn) and syn.images[0].shape != shape:
@@ -305,7 +302,7 @@ def _gate_options(cfg:DemoConfig, start:dict, out:Path) -> str:
     "What a user can do when the gate stops a run."
     opts = []
     if start['start'] != 'real' and cfg.backend == 'pixel': opts.append("start the synthesis from real images of each class (--synth-start real)")
-    opts.append("train the generator longer (--set gen_steps=N) or bring a better one (--model DIR)" if cfg.backend == 'pixel' else "bring a better generator (--model)")
+    opts.append("train the generator longer (--set gen_steps=N) or bring a better one (--checkpoint DIR)" if cfg.backend == 'pixel' else "bring a better generator (--checkpoint)")
     opts += ["run only the rows without synthetic images (--methods ce balanced_softmax ce_finetune)",
              "or go on anyway with --gate warn (gate='warn'; the choice is recorded in results.json)"]
     return "Options: " + "; ".join(opts) + f". The gate's numbers are in {out/'gate.json'}."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11a_rounds.ipynb #8a61e7a6
 from __future__ import annotations
-import copy, json
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,7 +15,7 @@ from .core import DataError, check_in, atomic_write, check_int
 from .data import ImageSet, concat_sets
 from .specs import holdout_split, fit_images
 from .plan import Plan
-from .feedback import Feedback, ClassifierView, class_stats, CRITERIA, needs_stats
+from .feedback import Feedback, CRITERIA
 from .synthesize import synthesize, load_synthetic
 from .models import save_model, load_model
 from .metrics import predict, per_class_accuracy
@@ -114,9 +114,8 @@ def feedback_rounds(train:ImageSet,            # the real long-tailed training s
         plan = Plan(list(train.classes), None, 'class', have, have + give, seed=seed * 1000 + r)
         fb = None
         if scale > 0:
-            view = ClassifierView(copy.deepcopy(model).cpu().eval(), size=shape[0], channels=shape[2])
-            fb = Feedback(view, criterion, scale=scale, every=every, stats=class_stats(view, fit_part) if needs_stats(criterion) else None)
-        synthesize(plan, generator, d/'synthetic', prompts=prompts, steps=steps, guidance_scale=guidance_scale, feedback=fb,
+            fb = Feedback.from_judge(model, criterion, real=fit_part, size=shape[0], channels=shape[2], device='cpu', scale=scale, every=every)
+        synthesize(plan, generator, d/'synthetic', prompts=prompts, num_inference_steps=steps, guidance_scale=guidance_scale, feedback=fb,
                    batch_size=batch_size, rank=0, world_size=1, progress=progress)
         syn = load_synthetic(d/'synthetic')
         if len(syn) and syn.images[0].shape != shape: syn = fit_images(syn, shape[0], 'L' if shape[2] == 1 else 'RGB', in_memory=True)

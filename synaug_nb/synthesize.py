@@ -103,7 +103,7 @@ def _check_settings(out:Path, old:dict, settings:dict, keys=None) -> list:
         raise DataError(f"output folder '{out}' was filtered with other settings ({old['filter']}); filter it the same way, or into another folder")
     if diff:
         what = "another plan's manifest" if 'plan_fingerprint' in diff else 'the manifest of a run with other settings'
-        hint = (" (its images were sampled with another scheduler: resume with the sampler that made them, --sampler or Generator.use_sampler; "
+        hint = (" (its images were sampled with another scheduler: resume with the scheduler that made them, --scheduler or Generator.use_scheduler; "
                 "the embedded generator's default was 'ddim-leading' until 2026-12)") if {'scheduler', 'scheduler_config'} & set(diff) else ''
         raise DataError(f"output folder '{out}' holds {what} (differs in {diff}{_what_differs(old, settings, diff)}; plan {old.get('plan_fingerprint')} vs "
                         f"{settings.get('plan_fingerprint')}){hint}; choose another folder or delete it")

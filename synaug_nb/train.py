@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #402e0a7f
 from __future__ import annotations
-import io, json, math, os
+import io, json, math, os, sys
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .core import DataError, check_in, atomic_write, check_int, check_number, StorageError, storage_error, check_writable, progress_bar
 from .data import ImageSet
 from .specs import as_image_set
-from .batches import BatchSampler, Batches, shift_flip, on_device
+from .batches import BatchSampler, Batches, shift_flip, on_device, _renamed_workers
 from .imbalance import balanced_split
 from .models import state_mismatch, head_of, init_linear, small_cnn, load_tensors
 from .feedback import ClassifierView
@@ -136,10 +136,13 @@ class Recorder(Callback):
         L.history.append({'step': L.step, 'loss': L.loss.item(), 'acc': (L.logits.argmax(1) == L.y).float().mean().item(), 'lr': L.sched.get_last_lr()[0]})
 
 class ProgressBar(Callback):
-    "A progress bar (`progress_bar`: tqdm with its ETA, or a line every 10% in a log) with the live loss and batch accuracy (main process only)."
+    "A progress bar (`progress_bar`: tqdm with its ETA, or a line every 10% in a log) with the live loss and batch accuracy (main process only); first, once, how the input is decoded when `num_workers` was measured."
     order = 35
     def before_fit(self):
-        L = self.learn; self.bar = progress_bar(L.total, 'train', enabled=L.acc.is_main_process, initial=L.step, unit='step')
+        L = self.learn
+        if L.acc.is_main_process and L.batches.costs is not None and not L._told_input:   # the measured choice, once
+            L._told_input = True; print(f"train input: {L.batches.workers_reason}", file=sys.stderr, flush=True)
+        self.bar = progress_bar(L.total, 'train', enabled=L.acc.is_main_process, initial=L.step, unit='step')
     def after_batch(self):
         self.bar.update(1); h = self.learn.history
         if (self.learn.step - 1) % 10 == 0 and h: self.bar.set_postfix(loss=f"{h[-1]['loss']:.3f}", acc=f"{h[-1]['acc']:.2f}")
@@ -195,10 +198,11 @@ class Learner:
                  batch_size:int=128, lr:float=0.05, wd:float=5e-4, momentum:float=0.9,
                  augment:Callable|None=shift_flip(), seed:int=0, device=None, accelerator=None,
                  channels_last:bool=True,    # store conv weights channels-last while `fit` runs (about 2x faster on CPUs, faster on GPUs with AMP); put back NCHW when it ends
-                 workers:int|None=None,      # processes decoding file-backed or transformed images (None: `default_workers()`; 0: the main process)
+                 num_workers:int|str|None='auto', # processes decoding file-backed or transformed images ('auto' or None: measured, `choose_workers`; 0: the main process)
                  prefetch_factor:int=2,      # batches each of them decodes ahead of the step
-                 cbs:Sequence[Callback]=()): # more callbacks, run in every `fit`
-        check_in(mix, (None, 'mixup', 'cutmix'), 'mix'); train = as_image_set(train, 'Learner')
+                 cbs:Sequence[Callback]=(),  # more callbacks, run in every `fit`
+                 workers:int|None=None):     # deprecated alias of `num_workers` (this release only)
+        check_in(mix, (None, 'mixup', 'cutmix'), 'mix'); train = as_image_set(train, 'Learner'); num_workers = _renamed_workers(num_workers, workers)
         check_number(lr, 'lr', 0, lo_open=True); check_int(batch_size, 'batch_size'); check_number(wd, 'wd', 0); check_number(momentum, 'momentum', 0, 1)
         if mix: check_number(alpha, 'alpha', 0, lo_open=True)
         from accelerate import Accelerator
@@ -209,8 +213,8 @@ class Learner:
         self.batch_size, self.lr, self.wd, self.momentum, self.seed = batch_size, lr, wd, momentum, seed
         self.sampler = BatchSampler(train, batch_size, sampler, seed + self.acc.process_index)
         self.g = torch.Generator().manual_seed(seed + 1000 * self.acc.process_index)
-        self.batches = Batches(train, self.sampler, workers, self.acc.device, prefetch_factor, seed + 1000 * self.acc.process_index)
-        self.X, self.history, self.step = self.batches.X, [], 0
+        self.batches = Batches(train, self.sampler, num_workers, self.acc.device, prefetch_factor, seed + 1000 * self.acc.process_index)
+        self.X, self.history, self.step, self._told_input = self.batches.X, [], 0, False
         own = [NaNStop(), Recorder()] + ([Augment(augment)] if augment is not None else []) + ([Mix(mix, alpha, cross_domain)] if mix else [])
         self.cbs = own + ([GroupDRO()] if loss == 'group_dro' else []) + list(cbs)
         for cb in cbs:

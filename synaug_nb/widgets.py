@@ -279,7 +279,7 @@ def _generate(self:Studio, s:dict, rid:int|None=None) -> Generated|None:
         if rid is not None and rid != self.requests: return None
         j = slice(i, i + self.chunk); k = len(seeds[j])
         parts.append(self.gen.generate([c] * k, seeds[j], groups=None if g is None else [g] * k, prompts=None if prompts is None else prompts[j],
-                                       steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb))
+                                       num_inference_steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb))
         self.w_progress.value = min(i + k, s['n'])
     return Generated(torch.cat([p.images for p in parts]), pd.concat([p.meta for p in parts], ignore_index=True))
 
@@ -430,7 +430,7 @@ def _synth(self:Studio, plan:Plan, out:Path, s:dict, fb):
     total = plan.total; nb = -(-total // self.batch_size); per = max(1, nb // 20)
     self.w_synth.max, self.w_synth.value = max(total, 1), 0; made, t0 = 0, time.time()
     while True:
-        r = synthesize(plan, self.gen, out, prompts=self.book, steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb,
+        r = synthesize(plan, self.gen, out, prompts=self.book, num_inference_steps=s['steps'], guidance_scale=s['guidance_scale'], feedback=fb,
                        batch_size=self.batch_size, rank=0, world_size=1, progress=False, max_batches=per)
         made += r.made; done = len(read_manifest(out)); self.w_synth.value = done
         if r.made == 0 or done >= r.total: break

@@ -75,3 +75,33 @@ def test_photos_report_checks_the_goals():
     assert '4.00x (met)' in good and '| `synaug` | 53.0 ± 1.4 |' in good
     bad = '\n'.join(p.report([run(38.0), run(40.0)]))
     assert '- synaug >= balanced_softmax + 5 on All: -1.0 (NOT met)' in bad and '- synaug Few >= balanced_softmax Few + 10: -1.0 (NOT met)' in bad
+
+def test_input_pipeline_judges_auto_against_the_best_fixed_choice():
+    "bench/input_pipeline.py part 5: the verdict on made-up rounds, the table, and one tiny real comparison."
+    p = script('input_pipeline')
+    r = p.judge({'auto': [980, 1000], 0: [500, 510], 1: [1000, 1020], 2: [900, 990], 4: [700, 720]})
+    assert (r['fixed'], r['ok'], round(r['ratio'], 3), r['tol']) == (1, True, 0.98, 0.05)   # 2% below the best: within 5%
+    r = p.judge({'auto': [800, 810], 0: [500, 510], 1: [1000, 1020], 2: [900, 990], 4: [700, 720]})
+    assert (r['ok'], round(r['ratio'], 3)) == (False, 0.794)
+    r = p.judge({'auto': [600, 810], 0: [500, 510], 1: [1000, 1020], 2: [900, 990], 4: [700, 720]})
+    assert (r['ok'], round(r['tol'], 3)) == (True, 0.259)                                    # noisy auto: its own spread is the tolerance
+    a = type('A', (), {'batch_size': 8, 'batches': 2, 'warmup': 1, 'auto_repeats': 1})()
+    res = {32: {**p.judge({'auto': [980], 0: [500], 1: [1000], 2: [900], 4: [700]}),
+                'chosen': [{'num_workers': 1, 'reason': '1 decoding worker: ...', 'setup_s': 0.3}]}}
+    lines = p.auto_table(res, a)
+    assert lines[2].split() == ['32px', '980', '1', '500', '1000', '900', '700', '1', '0.98x', '5%', 'auto', '>=', 'best', 'fixed']
+    assert lines[-1].endswith('yes') and '  32px auto: 1 decoding worker: ... (measured in 0.30 s at most)' in lines
+
+def test_input_pipeline_compares_auto_on_a_tiny_folder(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from synaug_nb.loaders import load_image_folder
+    p = script('input_pipeline')
+    for c in ('a', 'b'):
+        (tmp_path/c).mkdir()
+        for i in range(12): Image.fromarray(np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path/c/f'{i}.jpg')
+    a = type('A', (), {'batch_size': 8, 'batches': 2, 'warmup': 1, 'auto_repeats': 2})()
+    r = p.compare_auto(load_image_folder(tmp_path, mode='RGB', verify=False), a, 'cpu', settings=('auto', 0, 1))
+    assert set(r['rounds']) == {'auto', 0, 1} and all(len(v) == 2 and min(v) > 0 for v in r['rounds'].values())
+    assert len(r['chosen']) == 2 and all(c['num_workers'] in range(9) and c['reason'] and c['setup_s'] > 0 for c in r['chosen'])
+    assert r['fixed'] in (0, 1) and isinstance(r['ok'], bool)

@@ -109,12 +109,12 @@ def test_run_on_an_image_folder_end_to_end(tmp_path):
 
 @pytest.mark.parametrize('backend', ['sd', 'unclip'])
 def test_run_with_a_diffusers_checkpoint(tmp_path, backend):
-    "`synaug run --backend sd|unclip --model CKPT` on a folder: the same comparison, synthetic images from the checkpoint, resized to the real ones; feedback guidance through the VAE decode."
+    "`synaug run --backend sd|unclip --checkpoint CKPT` on a folder: the same comparison, synthetic images from the checkpoint, resized to the real ones; feedback guidance through the VAE decode."
     from synaug_nb.tiny import tiny_sd_pipeline, tiny_unclip_pipeline, save_tiny_checkpoint
     ckpt = save_tiny_checkpoint((tiny_sd_pipeline if backend == 'sd' else tiny_unclip_pipeline)(seed=0), tmp_path/'ckpt')
     mine = write_image_folder(tmp_path/'mine', ('cat', 'dog'), n_per_class=[10, 4], size=16)
     out = tmp_path/'run'
-    r = proc('run', '--quick', '--data', f'folder:{mine}', '--backend', backend, '--model', ckpt,
+    r = proc('run', '--quick', '--data', f'folder:{mine}', '--backend', backend, '--checkpoint', ckpt,
             '--methods', 'ce', 'synaug', 'fg_entropy', '--out', out, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out/'results.json').read_text())

@@ -13,7 +13,7 @@ def noise_gen(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     return out
 
-def synth(gen, out, *extra): return ['synthesize', *COMMON, '--model', gen, '--cap', '60', '--steps', '4', '--batch-size', '32',
+def synth(gen, out, *extra): return ['synthesize', *COMMON, '--checkpoint', gen, '--cap', '60', '--num-inference-steps', '4', '--batch-size', '32',
                                      '--judge-steps', '150', '--out', out, *extra]
 
 def test_noise_generator_is_stopped_before_its_synthesis(noise_gen, tmp_path):

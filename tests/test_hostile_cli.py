@@ -7,7 +7,7 @@ import synaug_nb.pixel_diffusion as pd_mod
 import synaug_nb.train as train_mod
 from synaug_nb.pixel_diffusion import PixelDiffusion
 
-TRAIN = ['train', '--data', 'digits', '--steps', '10', '--save-every', '5', '--quiet', '--cpu', '--workers', '0']
+TRAIN = ['train', '--data', 'digits', '--steps', '10', '--save-every', '5', '--quiet', '--cpu', '--num-workers', '0']
 GEN = ['train-generator', '--data', 'digits', '--train-steps', '2', '--train-batch-size', '8', '--save-every', '1', '--quiet', '--cpu']
 
 def one_line(r, *parts):

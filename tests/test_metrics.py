@@ -240,3 +240,11 @@ def test_plot_per_class_orders_by_training_count():
     assert list(fig.layout.xaxis.categoryarray) == ['bee', 'cow', 'ant']
     assert [t.name for t in fig.data] == ['Many', 'Medium', 'Few', 'training images']
     assert list(fig.data[0].x) == ['bee'] and list(fig.data[2].x) == ['ant']
+
+def test_predict_num_workers():
+    "`num_workers`, the name `Learner` and torch's DataLoader use: a worker predicts the same; a bad count is refused by name."
+    ds, pred = tiny_set()
+    np.testing.assert_array_equal(predict(PlantedModel(3), ds, batch_size=5, num_workers=1), pred)
+    assert evaluate(PlantedModel(3), ds, [200, 50, 10], num_workers=1).to_dict() == evaluate(PlantedModel(3), ds, [200, 50, 10]).to_dict()
+    for bad in (-1, 'auto', 1.5):
+        with pytest.raises(DataError, match=f"num_workers must be an integer >= 0; got {bad!r}"): predict(PlantedModel(3), ds, num_workers=bad)

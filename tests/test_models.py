@@ -166,10 +166,10 @@ def test_weights_file_errors(tmp_path):
     (lambda: build_model('vit', 10), "unknown model 'vit'; valid: 'resnet32', 'resnet18', 'resnet50', 'small_cnn'"),
     (lambda: build_model('resnet32', 10, small_input=True), "resnet32 has no option 'small_input'; valid: none"),
     (lambda: build_model('resnet50', 10, width=4), "resnet50 has no option 'width'; valid: 'weights_path', 'small_input'"),
-    (lambda: build_model('small_cnn', 0), "n_classes must be an integer >= 1; got 0"),
+    (lambda: build_model('small_cnn', 0), "num_classes must be an integer >= 1; got 0"),
     (lambda: build_model('resnet32', 10, 0), "in_channels must be an integer >= 1; got 0"),
     (lambda: small_cnn(10, width=-1), "width must be an integer >= 1; got -1"),
-    (lambda: resnet32(True), "n_classes must be an integer >= 1; got True"),
+    (lambda: resnet32(True), "num_classes must be an integer >= 1; got True"),
     (lambda: torchvision_resnet('resnet101', 10), "unknown torchvision ResNet 'resnet101'; valid: 'resnet18', 'resnet50'"),
     (lambda: Classifier(nn.Identity(), nn.Conv2d(1, 1, 1)), "head must be an nn.Linear; got Conv2d"),
 ])

@@ -74,3 +74,22 @@ def test_a_broken_plugin_warns_and_hides_nothing(tmp_path):
             "print(m.name, len(w))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     assert r.stdout.split() == ['synaug', '2'], r.stdout + r.stderr
+
+def test_plugin_backend_listed_and_used_by_synthesize(tmp_path):
+    "The plugin's backend `pixel_unipc` is marked in `synaug list backends`, samples a synthesis with its own scheduler, and the folder resumes under its name."
+    r = proc('list', 'backends')
+    assert r.returncode == 0, r.stderr
+    rows = {l.split()[0]: l for l in r.stdout.splitlines()[1:]}
+    assert f'[plugin: {PLUGIN}]' in rows['pixel_unipc'] and '[plugin' not in rows['pixel'], r.stdout
+    data = ['--data', 'digits', '--imbalance-factor', '10', '--seed', '0', '--quiet', '--cpu']
+    gen = tmp_path/'gen'
+    assert here('train-generator', *data, '--train-steps', '5', '--train-batch-size', '32', '--out', gen).returncode == 0
+    out, args = tmp_path/'syn', ['synthesize', *data, '--backend', 'pixel_unipc', '--checkpoint', gen, '--budget', '12', '--num-inference-steps', '2',
+                                 '--gate', 'off', '--out', tmp_path/'syn']
+    r = here(*args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = json.loads((out/'run.json').read_text())
+    assert (run['backend'], run['scheduler'], run['model_id']) == ('pixel_unipc', 'UniPCMultistepScheduler', str(gen))
+    assert len(list((out/'images').rglob('*.png'))) == 12
+    r = here(*args)                                     # finished: the same command resumes it, nothing left to make
+    assert r.returncode == 0 and 'made 0, reused 12 of 12 images' in r.stdout, r.stdout + r.stderr[-3000:]

@@ -16,7 +16,7 @@ def generator(tmp_path_factory):
     return out
 
 def run_args(gen, out, *extra):
-    return ['synthesize', *COMMON, *GATE_OFF, '--model', gen, '--target', '100', '--steps', '6', '--batch-size', '8', '--out', out, *extra]
+    return ['synthesize', *COMMON, *GATE_OFF, '--checkpoint', gen, '--target', '100', '--num-inference-steps', '6', '--batch-size', '8', '--out', out, *extra]
 
 def files(out): return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out/'images').rglob('*.png'))}
 
@@ -69,7 +69,7 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
     a = tmp_path/'a'
     assert here(*run_args(generator, a)).returncode == 0
     before = {p: p.stat().st_mtime_ns for p in a.rglob('*')}
-    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--target', '110', '--steps', '6', '--out', a)
+    r = here('synthesize', *COMMON, *GATE_OFF, '--checkpoint', generator, '--target', '110', '--num-inference-steps', '6', '--out', a)
     assert r.returncode == 1 and "holds another plan's manifest" in r.stderr
     assert {p: p.stat().st_mtime_ns for p in a.rglob('*')} == before
 
@@ -88,7 +88,7 @@ def test_other_plan_in_folder_is_refused_and_nothing_written(generator, tmp_path
 ])
 def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
     out = tmp_path/'o'
-    args = ['synthesize', *COMMON, *GATE_OFF, '--model', generator, '--steps', '4', '--out', out]
+    args = ['synthesize', *COMMON, *GATE_OFF, '--checkpoint', generator, '--num-inference-steps', '4', '--out', out]
     r = here(*args, *extra)
     assert r.returncode == 1 and msg in r.stderr, r.stderr
     assert not out.exists()          # refused before anything was written
@@ -96,7 +96,7 @@ def test_bad_numbers_write_nothing(generator, tmp_path, extra, msg):
 def test_unknown_class_in_modifier_file(generator, tmp_path):
     book = tmp_path/'book.json'
     book.write_text(json.dumps({'templates': ['a photo of {modifier} {class}'], 'modifiers': {'eleven': ['big']}}))
-    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--prompts', book, '--out', tmp_path/'o')
+    r = here('synthesize', *COMMON, *GATE_OFF, '--checkpoint', generator, '--prompts', book, '--out', tmp_path/'o')
     assert r.returncode == 1 and "'eleven'" in r.stderr
     assert not (tmp_path/'o').exists()
 
@@ -175,7 +175,7 @@ def test_second_writer_is_refused_and_the_folder_stays_whole(generator, tmp_path
 def test_img2img_strength_starts_from_real_images(generator, tmp_path):
     "`--strength`: the same generator and loop, each image started from a real training image of its class (named in the manifest)."
     out = tmp_path/'i2i'
-    r = here('synthesize', *COMMON, *GATE_OFF, '--model', generator, '--steps', '4', '--strength', '0.5', '--out', out)
+    r = here('synthesize', *COMMON, *GATE_OFF, '--checkpoint', generator, '--num-inference-steps', '4', '--strength', '0.5', '--out', out)
     assert r.returncode == 0, r.stderr
     m = list(csv.DictReader(open(next(out.glob('manifest-*.csv')))))
     assert m and {x['backend'] for x in m} == {'pixel-img2img'} and all(x['condition'] for x in m)
@@ -189,15 +189,15 @@ def test_list_names_every_registry_entry():
 
 def test_sampler_is_recorded_and_a_resume_with_another_is_refused(generator, tmp_path):
     out = tmp_path/'ddim'
-    r = here(*run_args(generator, out), '--sampler', 'ddim')
+    r = here(*run_args(generator, out), '--scheduler', 'ddim')
     assert r.returncode == 0, r.stderr
     rj = json.loads((out/'run.json').read_text())
     assert 'scheduler' not in rj and rj['scheduler_config']['timestep_spacing'] == 'trailing' and rj['scheduler_config']['clip_sample'] is False
     before = files(out)
     r = here(*run_args(generator, out))                      # the default sampler, DPM-Solver++, on DDIM's images
-    assert r.returncode == 1 and "differs in ['scheduler', 'scheduler_config']" in r.stderr and '--sampler' in r.stderr, r.stderr
+    assert r.returncode == 1 and "differs in ['scheduler', 'scheduler_config']" in r.stderr and '--scheduler' in r.stderr, r.stderr
     assert files(out) == before
-    r = here(*run_args(generator, out), '--sampler', 'ddim')  # the same sampler: the finished folder resumes, nothing to make
+    r = here(*run_args(generator, out), '--scheduler', 'ddim')  # the same scheduler: the finished folder resumes, nothing to make
     assert r.returncode == 0, r.stderr
     assert files(out) == before
     dpm = tmp_path/'dpm'

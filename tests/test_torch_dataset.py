@@ -37,7 +37,7 @@ def test_imageset_is_x_y_in_a_plain_dataloader():
 
 def test_learner_predict_and_evaluate_take_an_imagefolder(pets):
     torch.manual_seed(0); net = small_cnn(3, 3, width=8)
-    ln = Learner(net, ImageFolder(pets), batch_size=4, device='cpu', workers=0).fit(2, progress=False)
+    ln = Learner(net, ImageFolder(pets), batch_size=4, device='cpu', num_workers=0).fit(2, progress=False)
     assert ln.train.classes == ['cat', 'dog', 'fox'] and not ln.train.images.in_memory
     pred = predict(net, ImageFolder(pets))
     assert pred.shape == (14,)
@@ -130,11 +130,19 @@ class Layout(Callback):
 
 def test_learner_does_not_change_the_users_layout(pets):
     net, lay, ds = small_cnn(3, 3, width=8), Layout(), load_image_folder(pets)
-    ln = Learner(net, ds, batch_size=4, device='cpu', workers=0)
+    ln = Learner(net, ds, batch_size=4, device='cpu', num_workers=0)
     assert all(p.is_contiguous() for p in net.parameters())              # not at construction
     ln.fit(2, progress=False, cbs=[lay])
     assert lay.seen == [True, True]                                       # channels-last while training (the speed)
     assert all(p.is_contiguous() for p in net.parameters())              # handed back as it came
     mine = small_cnn(3, 3, width=8).to(memory_format=torch.channels_last)
-    Learner(mine, ds, batch_size=4, device='cpu', workers=0).fit(1, progress=False)   # yours, channels-last: kept
+    Learner(mine, ds, batch_size=4, device='cpu', num_workers=0).fit(1, progress=False)   # yours, channels-last: kept
     assert all(p.is_contiguous(memory_format=torch.channels_last) for p in mine.parameters() if p.dim() == 4)
+
+def test_uniformize_takes_an_imagefolder(pets):
+    "The plan of a torch Dataset is that of the ImageSet it becomes (names, counts, seeds); a wrong type says what is taken."
+    from synaug_nb.plan import uniformize
+    plan, ref = uniformize(ImageFolder(pets), cap=6), uniformize(load_image_folder(pets), cap=6)
+    assert plan.classes == ['cat', 'dog', 'fox'] and plan.real.tolist() == [8, 4, 2] and plan.target.tolist() == [8, 6, 6]
+    assert plan.fingerprint() == ref.fingerprint()
+    with pytest.raises(DataError, match="uniformize needs an ImageSet, an ImbalanceProfile or a torch Dataset; got list"): uniformize([1, 2])

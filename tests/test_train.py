@@ -87,12 +87,13 @@ def _same(a, b): return all(torch.equal(x, y) for x, y in zip(a.state_dict().val
 
 def test_files_train_like_memory(tmp_path):
     mem, files = _digits_on_disk(tmp_path)
-    (lm, rm), (l0, r0), (l2, r2) = _train(mem), _train(files, workers=0), _train(files, workers=2)
-    assert lm.X is not None and l0.X is None and l2.batches.workers == 2
+    (lm, rm), (l0, r0), (l2, r2) = _train(mem), _train(files, num_workers=0), _train(files, num_workers=2)
+    assert lm.X is not None and l0.X is None and l2.batches.num_workers == 2
     assert _same(lm.model, l0.model) and _same(lm.model, l2.model)
     assert torch.equal(rm, r0) and torch.equal(rm, r2)
     assert lm.sampler.state() == l2.sampler.state()          # the sampler ends where the in-memory one does, not ahead
-    with pytest.raises(DataError, match='workers must be an integer >= 0'): Learner(small_cnn(10, 1), files, device='cpu', workers=-1)
+    with pytest.raises(DataError, match=r"num_workers must be 'auto' or an integer >= 0 \(0: decode in the main process\); got -1"):
+        Learner(small_cnn(10, 1), files, device='cpu', num_workers=-1)
 
 def test_stop_and_continue_like_memory(tmp_path):
     "Workers draw ahead; a `fit` that stops early hands the sampler back at the first batch it did not train on."
@@ -101,12 +102,12 @@ def test_stop_and_continue_like_memory(tmp_path):
         torch.manual_seed(0); ln = Learner(small_cnn(10, 1, width=8), ds, batch_size=16, device='cpu', seed=4, **kw)
         ln.fit(20, stop_after=12, progress=False); s = ln.sampler.state(); ln.fit(20, progress=False)
         return ln, s
-    (a, sa), (b, sb) = two_calls(mem), two_calls(files, workers=2)
+    (a, sa), (b, sb) = two_calls(mem), two_calls(files, num_workers=2)
     assert sa == sb and _same(a.model, b.model)
 
 def test_resume_with_workers_is_exact(tmp_path):
     mem, files = _digits_on_disk(tmp_path/'d')
-    def fresh(): torch.manual_seed(0); return Learner(small_cnn(10, 1, width=8), files, mix='cutmix', batch_size=16, device='cpu', seed=5, workers=2)
+    def fresh(): torch.manual_seed(0); return Learner(small_cnn(10, 1, width=8), files, mix='cutmix', batch_size=16, device='cpu', seed=5, num_workers=2)
     full = fresh().fit(30, progress=False)
     fresh().fit(30, ckpt=tmp_path/'ck', save_every=10, stop_after=13, progress=False)   # workers drew past step 13
     res = fresh().fit(30, ckpt=tmp_path/'ck', resume=True, progress=False)
@@ -132,9 +133,9 @@ def test_random_transform_same_for_any_workers_and_resume(tmp_path):
     import torchvision.transforms.v2 as T
     _, files = _digits_on_disk(tmp_path/'d')
     ds = files.with_transform(T.Compose([T.RandomCrop(8, padding=2), T.ToImage(), T.ToDtype(torch.float32, scale=True)]))
-    (a, _), (b, _) = _train(ds, workers=0), _train(ds, workers=2)
+    (a, _), (b, _) = _train(ds, num_workers=0), _train(ds, num_workers=2)
     assert _same(a.model, b.model)
-    def fresh(): torch.manual_seed(0); return Learner(small_cnn(10, 1, width=8), ds, mix='mixup', batch_size=16, device='cpu', seed=4, workers=2)
+    def fresh(): torch.manual_seed(0); return Learner(small_cnn(10, 1, width=8), ds, mix='mixup', batch_size=16, device='cpu', seed=4, num_workers=2)
     fresh().fit(20, ckpt=tmp_path/'ck', save_every=5, stop_after=7, progress=False)
     assert _same(a.model, fresh().fit(20, ckpt=tmp_path/'ck', resume=True, progress=False).model)
 
@@ -146,5 +147,5 @@ def test_mixed_sizes_refused_before_training(tmp_path):
     ds = load_image_folder(tmp_path)
     with pytest.raises(DataError, match=r"a10\.png' is 10x10 RGB, '.*a12\.png' is 12x12 RGB.*materialize\(ds, size\)"):
         Learner(small_cnn(2, 3, width=8), ds, device='cpu')
-    ln = Learner(small_cnn(2, 3, width=8), ds.with_transform(resize_transform(8)), batch_size=4, device='cpu', workers=1).fit(2, progress=False)
+    ln = Learner(small_cnn(2, 3, width=8), ds.with_transform(resize_transform(8)), batch_size=4, device='cpu', num_workers=1).fit(2, progress=False)
     assert len(ln.history) == 2

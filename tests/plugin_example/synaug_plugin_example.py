@@ -1,8 +1,10 @@
-"""An example synaug_nb plugin: the method `ce_labelsmooth` and the feedback criterion `energy` (hence the row
-`fg_energy`), which every synaug_nb process finds through the entry points of pyproject.toml once this package is installed."""
+"""An example synaug_nb plugin: the method `ce_labelsmooth`, the feedback criterion `energy` (hence the row `fg_energy`)
+and the generator backend `pixel_unipc`, which every synaug_nb process finds through the entry points of pyproject.toml
+once this package is installed."""
 import torch
 import torch.nn.functional as F
 from synaug_nb.feedback import Criterion
+from synaug_nb.generators import Backend
 
 LABEL_SMOOTHING = 0.1
 
@@ -21,3 +23,12 @@ def energy_criterion(logits, labels=None, feats=None):
     return -torch.logsumexp(logits.float(), -1)
 
 energy = Criterion('energy', energy_criterion, doc='free energy -logsumexp(logits): images unlike every class the judge knows (plugin example)')
+
+def load_pixel_unipc(model, device=None):
+    "A saved embedded generator (a `PixelDiffusion.save_pretrained` folder) that samples with UniPC: a backend that changes only the scheduler."
+    from synaug_nb.generators import PixelGenerator
+    gen = PixelGenerator.from_pretrained(model, device=device, scheduler='unipc')
+    gen.backend = 'pixel_unipc'   # what run.json records, so a folder resumes under the backend that made it
+    return gen
+
+pixel_unipc = Backend('pixel_unipc', load_pixel_unipc, doc='the embedded generator saved in a folder, sampling with UniPC (plugin example)')
