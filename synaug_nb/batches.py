@@ -93,19 +93,19 @@ def choose_workers(decode_s:float,   # seconds per image to decode, transform an
                    worker_s:float|None=None, # seconds per image one worker takes to deliver (None: decode_s + copy_s)
                    step_s:float=0.0, # seconds per image of the training step in the main process (0: unknown; the input alone)
                    most:int=8) -> tuple[int, str]:
-    "Decoding processes for these measured costs, and why: the fewest that deliver the most images/s, at most `cpus` - 1 and `most`; 0 unless they beat the main process by 10%."
+    "Decoding processes for these measured costs, and why: the fewest that deliver the most images/s, at most `most` and the CPUs (`cpus` - 1 when the main process runs a step of known cost, `step_s` > 0); 0 unless they beat the main process by 10%."
     d, s = check_number(decode_s, 'decode_s', 0), check_number(step_s, 'step_s', 0); cpus, most = check_int(cpus, 'cpus'), check_int(most, 'most')
     if copy_s == math.inf or worker_s == math.inf: return 0, "decoding in the main process: no loader worker could start"
     c = check_number(copy_s, 'copy_s', 0); w = d + c if worker_s is None else check_number(worker_s, 'worker_s', 0)
     if d <= c: return 0, f"decoding in the main process: {_ms(d)} to decode <= {_ms(c)} to copy from a worker"
-    cap = min(most, cpus - 1)
+    cap = min(most, cpus - 1 if s > 0 or cpus == 1 else cpus)   # with no step to run, the main process only takes batches in: every CPU may decode
     if cap < 1: return 0, f"decoding in the main process: {cpus} CPU, none to spare for a worker ({_ms(d)} to decode, {_ms(c)} to copy from a worker)"
     need = max(1, math.ceil(w / (c + s) - 1e-9)) if c + s > 0 else cap   # workers that fill the main process (1e-9: rounding)
     n = min(need, cap); rate = lambda k: min(k / w, 1 / (c + s)) if w > 0 else 1 / (c + s)
     main, theirs = 1 / (d + s), rate(n)
     them = f"{theirs:,.0f} images/s from {n} worker{'s' * (n > 1)} ({_ms(w)} each, {_ms(c)} to copy)"
     if theirs < 1.1 * main: return 0, f"decoding in the main process: {main:,.0f} images/s ({_ms(d)} to decode) against {them}"
-    capped = f"; {need} would keep up, at most {cap} ({'CPUs - 1' if cap < most else 'the most allowed'})" if need > cap else ''
+    capped = f"; {need} would keep up, at most {cap} ({('CPUs - 1' if s > 0 else 'the CPUs') if cap < most else 'the most allowed'})" if need > cap else ''
     return n, f"{n} decoding worker{'s' * (n > 1)}: {them} against {main:,.0f} in the main process ({_ms(d)} to decode){capped}"
 
 # %% ../nbs/07a_batches.ipynb #c0eb659a

@@ -17,15 +17,17 @@ from synaug_nb.train import Learner
     (dict(decode_s=0.4e-3, copy_s=0.9e-3, cpus=16), 0),                    # decoding cheaper than the copy
     (dict(decode_s=1e-3, copy_s=1e-3, cpus=16), 0),                        # as cheap: the main process
     (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=16), 5),                      # ceil(2.5 / 0.5) workers fill the main process
-    (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=4), 3),                       # the CPUs but one
+    (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=4), 4),                       # every CPU: the main process only takes batches in
+    (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=4, step_s=0.1e-3), 3),        # the CPUs but one: it runs a step too
     (dict(decode_s=50e-3, copy_s=0.1e-3, cpus=128), 8),                    # never more than 8
     (dict(decode_s=50e-3, copy_s=0.1e-3, cpus=128, most=2), 2),
     (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=16, step_s=2e-3), 1),         # a slow step needs fewer
     (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=1), 0),                       # no CPU to spare
-    (dict(decode_s=0.34e-3, copy_s=0.08e-3, cpus=2, worker_s=0.4e-3), 0),  # one worker delivers less than the main process decodes
+    (dict(decode_s=0.34e-3, copy_s=0.08e-3, cpus=2, worker_s=0.4e-3), 2),  # one worker delivers less than the main process decodes, two more
+    (dict(decode_s=0.34e-3, copy_s=0.08e-3, cpus=2, worker_s=0.4e-3, step_s=0.01e-3), 0),  # a step to run: one worker to spare, and it is slower
     (dict(decode_s=0.34e-3, copy_s=0.08e-3, cpus=2, worker_s=0.4e-3, step_s=1e-3), 1),   # but the step keeps the main process busy
-    (dict(decode_s=36e-3, copy_s=1e-3, cpus=2, worker_s=1.3e-3), 1),       # 224 px on 2 CPUs: a worker is far faster
-    (dict(decode_s=1.05e-3, copy_s=0.1e-3, cpus=2, worker_s=1e-3), 0),     # under 10% better: not worth a process
+    (dict(decode_s=36e-3, copy_s=1e-3, cpus=2, worker_s=1.3e-3), 2),       # 224 px on 2 CPUs: a worker is far faster
+    (dict(decode_s=1.05e-3, copy_s=0.1e-3, cpus=2, worker_s=1e-3, step_s=0.01e-3), 0),   # one worker, under 10% better: not worth a process
     (dict(decode_s=2e-3, copy_s=math.inf, cpus=16), 0),                    # no worker could start
     (dict(decode_s=2e-3, copy_s=0.5e-3, cpus=16, worker_s=math.inf), 0),
 ])
@@ -39,11 +41,12 @@ def test_choose_workers_reasons():
     assert choose_workers(2e-3, math.inf, 16)[1] == 'decoding in the main process: no loader worker could start'
     assert choose_workers(2e-3, 0.5e-3, 1)[1] == ('decoding in the main process: 1 CPU, none to spare for a worker '
                                                   '(2 ms/image to decode, 0.5 ms/image to copy from a worker)')
-    assert choose_workers(36e-3, 1e-3, 2, worker_s=1.3e-3)[1] == (
+    assert choose_workers(36e-3, 1e-3, 2, worker_s=1.3e-3, step_s=0.1e-3)[1] == (
         '1 decoding worker: 769 images/s from 1 worker (1.3 ms/image each, 1 ms/image to copy) against 28 in the main process '
         '(36 ms/image to decode); 2 would keep up, at most 1 (CPUs - 1)')
-    assert choose_workers(0.34e-3, 0.08e-3, 2, worker_s=0.4e-3)[1] == (
-        'decoding in the main process: 2,941 images/s (0.34 ms/image to decode) against 2,500 images/s from 1 worker '
+    assert choose_workers(36e-3, 1e-3, 4, worker_s=1.3e-3)[0] == 2                # 2 keep up with the copy; more would wait
+    assert choose_workers(0.34e-3, 0.08e-3, 2, worker_s=0.4e-3, step_s=0.01e-3)[1] == (
+        'decoding in the main process: 2,857 images/s (0.34 ms/image to decode) against 2,500 images/s from 1 worker '
         '(0.4 ms/image each, 0.08 ms/image to copy)')
     assert choose_workers(50e-3, 0.1e-3, 128)[1].endswith('; 501 would keep up, at most 8 (the most allowed)')
 
@@ -57,7 +60,7 @@ def test_choose_workers_is_the_fewest_that_deliver_the_most():
                         n, _ = choose_workers(d, c, cpus, worker_s=w, step_s=s)
                         ww = d + c if w is None else w
                         rate = lambda k: 1 / (d + s) if k == 0 else min(k / ww, 1 / (c + s))
-                        assert 0 <= n <= max(0, min(8, cpus - 1))
+                        assert 0 <= n <= max(0, min(8, cpus - 1 if s > 0 or cpus == 1 else cpus))
                         assert rate(n) >= rate(0)
                         if n > 0: assert rate(n - 1) < rate(n) and d > c
 
@@ -122,7 +125,7 @@ def test_measuring_draws_from_no_generator(digits):
         b = Batches(ds, s)
         assert s.state() == before
         after = _rng_states(); assert torch.equal(g[0], after[0]) and (g[1] == after[1]).all() and g[2] == after[2]
-        assert b.num_workers in range(min(8, available_cpus() - 1) + 1) and isinstance(b.num_workers, int)
+        assert b.num_workers in range(min(8, available_cpus()) + 1) and isinstance(b.num_workers, int)
         assert set(b.costs) == {'decode_s', 'copy_s', 'worker_s', 'cpus'} and all(v > 0 for v in b.costs.values())
         assert choose_workers(**b.costs) == (b.num_workers, b.workers_reason)
         assert b.loader.num_workers == b.num_workers
@@ -150,7 +153,7 @@ def test_auto_trains_like_the_fixed_choice(digits):
     assert _same(la.model, lf.model) and _same(la.model, lm.model) and torch.equal(ra, rf) and torch.equal(ra, rm)
     assert la.sampler.state() == lm.sampler.state() and la.history == lf.history
 
-@pytest.mark.parametrize('cpus, n', [(3, 2), (2, 1), (1, 0)])
+@pytest.mark.parametrize('cpus, n', [(3, 3), (2, 2), (1, 0)])
 def test_auto_with_planted_costs_uses_the_choice(digits, monkeypatch, cpus, n):
     "Measured costs planted: the workers `choose_workers` gives are the loader's, and train as memory does."
     mem, files = digits
