@@ -196,17 +196,26 @@ class UnCLIPGenerator(_LatentGenerator):
 # %% ../nbs/04a_diffusers.ipynb #0fb70d07
 def _is_folder(model) -> bool: return isinstance(model, (str, os.PathLike))
 
+def _size(resolution, height, width) -> tuple:
+    "(height, width): as given, else `resolution` square; both ways at once must agree."
+    for k, v in (('height', height), ('width', width)):
+        if v is not None and resolution is not None and v != resolution: raise DataError(f"{k}={v} and resolution={resolution} disagree: pass one of them")
+    return (height or resolution, width or resolution)
+
 def load_sd(model,                          # a checkpoint folder or hub id, or a diffusers pipeline object (used as it is)
-            device=None, resolution:int|None=None, dtype=None, keep_scheduler:bool=False, scheduler=None) -> SDGenerator:
-    "The `'sd'` backend: a Stable Diffusion checkpoint or pipeline, images `resolution` pixels square (default: the checkpoint's)."
-    kw = dict(height=resolution, width=resolution, keep_scheduler=keep_scheduler, scheduler=scheduler)
+            device=None, resolution:int|None=None, dtype=None, keep_scheduler:bool=False, scheduler=None,
+            height:int|None=None, width:int|None=None, negative_prompt:str='') -> SDGenerator:
+    "The `'sd'` backend: a Stable Diffusion checkpoint or pipeline, images `height` x `width` (or `resolution` square; default: the checkpoint's)."
+    h, w = _size(resolution, height, width)
+    kw = dict(height=h, width=w, negative_prompt=negative_prompt, keep_scheduler=keep_scheduler, scheduler=scheduler)
     if _is_folder(model): return SDGenerator.from_pretrained(model, dtype=dtype, device=device, **kw)
     return SDGenerator(_user_pipeline(model, 'sd', _SD_PARTS, dtype), device=device, **kw)
 
 def load_unclip(model,                      # a checkpoint folder or hub id, or a diffusers pipeline object (used as it is)
                 device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float=0.5, dtype=None,
-                keep_scheduler:bool=False, scheduler=None) -> UnCLIPGenerator:
+                keep_scheduler:bool=False, scheduler=None, height:int|None=None, width:int|None=None, negative_prompt:str='') -> UnCLIPGenerator:
     "The `'unclip'` backend: a Stable unCLIP checkpoint or pipeline conditioned on `real` images with image-embedding `dropout`."
-    kw = dict(real=real, dropout=dropout, height=resolution, width=resolution, keep_scheduler=keep_scheduler, scheduler=scheduler)
+    h, w = _size(resolution, height, width)
+    kw = dict(real=real, dropout=dropout, height=h, width=w, negative_prompt=negative_prompt, keep_scheduler=keep_scheduler, scheduler=scheduler)
     if _is_folder(model): return UnCLIPGenerator.from_pretrained(model, dtype=dtype, device=device, **kw)
     return UnCLIPGenerator(_user_pipeline(model, 'unclip', _UNCLIP_PARTS, dtype), device=device, **kw)

@@ -294,7 +294,7 @@ class Img2ImgGenerator:
         return g
 
 # %% ../nbs/04_generators.ipynb #1a2dc9a5
-BACKEND_SETTINGS = ('real', 'resolution', 'dropout', 'dtype', 'keep_scheduler', 'scheduler')
+BACKEND_SETTINGS = ('real', 'resolution', 'height', 'width', 'negative_prompt', 'dropout', 'dtype', 'keep_scheduler', 'scheduler')
 BACKEND_PLUGINS = 'synaug_nb.backends'   # entry-point group of installed packages that add backends
 
 @dataclass(frozen=True)
@@ -344,6 +344,8 @@ def _as_dtype(dtype) -> torch.dtype:
 def load_generator(backend:str,                     # a name of `BACKENDS`
                    model,                           # the checkpoint: a folder (or hub id), or for 'sd' and 'unclip' a diffusers pipeline object (used as it is, never changed)
                    device=None, real:ImageSet|None=None, resolution:int|None=None, dropout:float|None=None,
+                   height:int|None=None, width:int|None=None,   # sd, unclip: the image size, as diffusers' pipelines take it (default: `resolution`, else the checkpoint's)
+                   negative_prompt:str|None=None,   # sd, unclip: what classifier-free guidance steers away from
                    strength:float|None=None,        # img2img: wrap the generator in `Img2ImgGenerator` on `real`
                    scheduler=None,                  # a diffusers scheduler (a copy of it samples) or a name of `SCHEDULERS` (the CLI's --scheduler); default: the backend's own
                    keep_scheduler:bool=False,       # sample with the checkpoint's own scheduler (sd, unclip: not DDIM; pixel: the one saved with the model)
@@ -361,8 +363,9 @@ def load_generator(backend:str,                     # a name of `BACKENDS`
     if scheduler is not None: _check_scheduler(scheduler)
     if keep_scheduler and scheduler is not None: raise DataError("keep_scheduler=True samples with the checkpoint's own scheduler and scheduler= replaces it: pass one of them")
     if dtype is not None: dtype = _as_dtype(dtype)
-    given = {'real': real, 'resolution': resolution, 'dropout': dropout, 'dtype': dtype, 'keep_scheduler': keep_scheduler or None, 'scheduler': scheduler}
-    for k in ('dtype', 'keep_scheduler'):
+    given = {'real': real, 'resolution': resolution, 'height': height, 'width': width, 'negative_prompt': negative_prompt, 'dropout': dropout,
+             'dtype': dtype, 'keep_scheduler': keep_scheduler or None, 'scheduler': scheduler}
+    for k in ('dtype', 'keep_scheduler', 'height', 'width', 'negative_prompt'):
         if given[k] is not None and k not in b.uses: raise DataError(f"backend {backend!r} takes no {k}=; it reads {', '.join(b.uses) or 'no setting'}")
     gen = _resolve(b.load)(model, device=device, **{k: given[k] for k in b.uses if given[k] is not None})
     if scheduler is not None and 'scheduler' not in b.uses: gen.use_scheduler(scheduler)
@@ -376,7 +379,7 @@ def _load_pixel(model, device=None, keep_scheduler:bool=False, scheduler=None) -
 
 register_backend('pixel', _load_pixel, ('keep_scheduler', 'scheduler'),
                  doc='the embedded class-conditional pixel diffusion: a folder saved by `PixelDiffusion.save_pretrained` (without one, the demo trains it)')
-_DIFFUSERS = ('resolution', 'dtype', 'keep_scheduler', 'scheduler')
+_DIFFUSERS = ('resolution', 'height', 'width', 'negative_prompt', 'dtype', 'keep_scheduler', 'scheduler')
 register_backend('sd', 'synaug_nb.diffusers_backends:load_sd', _DIFFUSERS, 'Stable Diffusion from text prompts: a diffusers checkpoint folder, hub id or pipeline')
 register_backend('unclip', 'synaug_nb.diffusers_backends:load_unclip', ('real', 'dropout', *_DIFFUSERS),
                  "Stable unCLIP: text plus the CLIP image embedding of a real image of the class (embedding dropout)")

@@ -147,6 +147,18 @@ def test_sd_run_records_every_setting(tmp_path, real):
     assert man.seed.tolist() == [attempt_seed(plan.seed, i, a) for i, a in zip(man['index'], man['attempt'])]   # each image's seed
     assert (man.steps.tolist(), man.guidance_scale.tolist()) == ([2] * len(man), [3.5] * len(man))
 
+def test_load_generator_takes_size_and_negative_prompt(real):
+    "diffusers' pipelines take height=, width= and negative_prompt=: so does load_generator for sd and unclip; the embedded backend refuses them by name."
+    g = load_generator('sd', euler_pipe(), device='cpu', height=40, width=48, negative_prompt='blurry')
+    assert g.settings() == {'height': 40, 'width': 48, 'negative_prompt': 'blurry'}
+    assert load_generator('sd', euler_pipe(), device='cpu', resolution=40).settings()['width'] == 40          # resolution: square
+    u = load_generator('unclip', tiny_unclip_pipeline(seed=0), device='cpu', real=real, negative_prompt='text', height=32, width=32)
+    assert (u.settings()['negative_prompt'], u.settings()['height']) == ('text', 32)
+    with pytest.raises(DataError, match='height=40 and resolution=32 disagree: pass one of them'):
+        load_generator('sd', euler_pipe(), device='cpu', resolution=32, height=40)
+    with pytest.raises(DataError, match="backend 'pixel' takes no negative_prompt=; it reads keep_scheduler, scheduler"):
+        load_generator('pixel', 'some/folder', negative_prompt='blurry')
+
 def test_a_ddim_run_records_its_scheduler_class(tmp_path, real):
     out = tmp_path/'sd'
     synthesize(uniformize(real), SDGenerator(tiny_sd_pipeline(seed=0), device='cpu'), out, prompts=default_book(), num_inference_steps=2, batch_size=2, progress=False)
