@@ -22,7 +22,7 @@ from .feedback import Feedback, ClassifierView, CRITERIA, needs_stats
 from .synthesize import synthesize, load_synthetic, filter_summary, dropped_set
 from .filtering import SampleFilter
 from .rounds import feedback_rounds
-from .methods import MethodContext, train_method, get_method, task_methods, default_methods, check_synthetic
+from .methods import MethodContext, train_method, get_method, task_methods, default_methods, check_synthetic, method_plugin
 from .methods import methods_table
 from .metrics import Report, evaluate
 from .gap import extract_features, domain_probe, gap_scatter
@@ -392,6 +392,7 @@ def run_demo(cfg:DemoConfig|None=None, out='runs/demo', root=None, quiet:bool=Fa
     if diag: clock('diagnostics', f"domain probe (real vs synthetic, linear, held out): {diag['probe'].accuracy:.1f}% (50% = no gap)")
     res = {'dataset': cfg.dataset, 'task': cfg.task, 'imbalance_factor': (cfg.imbalance_factor or round(float(tr.counts().max() / tr.counts().min()), 2)) if longtail else None, 'seed': cfg.seed,
            'methods': {m: method_scores(reports[m], cfg.task) for m in methods},
+           'method_plugins': {m: method_plugin(m) for m in methods if method_plugin(m)},   # methods an installed package added: which one
            'domain_probe_accuracy': round(float(diag['probe'].accuracy), 2) if diag else None,
            'seconds': None, 'n_train': len(tr), 'n_synthetic': plan.total, 'n_test': len(bench.test),
            'train_counts': tr.counts().tolist(), 'classes': list(tr.classes), 'benchmark': bench.info,

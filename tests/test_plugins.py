@@ -31,7 +31,7 @@ def test_plugin_method_runs_from_the_command(tmp_path):
              '--out', out, '--quiet')
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out/'results.json').read_text())
-    assert list(res['methods']) == ['ce', 'ce_labelsmooth']
+    assert list(res['methods']) == ['ce', 'ce_labelsmooth'] and res['method_plugins'] == {'ce_labelsmooth': PLUGIN}   # which package it came from
     assert all(0 <= v <= 100 for v in res['methods']['ce_labelsmooth'].values() if v is not None)
 
 def test_plugin_method_in_an_experiment(tmp_path):
