@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, shlex, sys, time, warnings
 from pathlib import Path
 import synaug_nb
-from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error, file_in_the_way, add_renamed_option, warn_renamed_options
+from .core import DataError, StorageError, atomic_write, check_int, check_number, check_in, check_writable, storage_error, file_in_the_way, add_renamed_option, renamed_option_notes
 from .specs import parse_spec, load_data, resolve_auto
 
 # %% auto #0
@@ -482,7 +482,8 @@ def main(argv=None) -> int:
     if a.command is None: p.print_help(); return 2
     shown = warnings.showwarning; warnings.showwarning = _one_line_warning(a.command)
     try:
-        warn_renamed_options(a); check_options(a)
+        for m in renamed_option_notes(a): print(f"synaug {a.command}: warning: {m}", file=sys.stderr)   # printed, whatever the warning filters
+        check_options(a)
         if a.command == 'run' and a.experiment: experiment_cmd(a)
         elif a.command in ('run', 'demo'):
             spec = data_spec(a.data, a.dataset, a.root)

@@ -16,7 +16,7 @@ __all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', '
            'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
            'storage_error', 'atomic_write', 'file_in_the_way', 'check_writable', 'image_grid', 'markdown_table',
            'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar',
-           'add_renamed_option', 'warn_renamed_options', 'PluginRegistry']
+           'add_renamed_option', 'renamed_option_notes', 'warn_renamed_options', 'PluginRegistry']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -356,11 +356,14 @@ def add_renamed_option(parser, old:str, new:str, dest:str, **kw):
     if kw.get('action') == 'store_true': kw.update(action=_RenamedOption, nargs=0, const=True)
     parser.add_argument(old, dest=dest, action=kw.pop('action', _RenamedOption), new=new, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kw)
 
+def renamed_option_notes(ns) -> list[str]:
+    "One line for each old option spelling the parsed arguments `ns` used, naming the new one."
+    return [f"{old} is renamed {new}; the old name goes in the next release" for old, new in getattr(ns, 'renamed_options', [])]
+
 def warn_renamed_options(ns) -> list:
     "A `FutureWarning` for each old option spelling the parsed arguments `ns` used; returns the (old, new) pairs."
-    used = getattr(ns, 'renamed_options', [])
-    for old, new in used: warnings.warn(f"{old} is renamed {new}; the old name goes in the next release", FutureWarning, stacklevel=2)
-    return used
+    for m in renamed_option_notes(ns): warnings.warn(m, FutureWarning, stacklevel=2)
+    return getattr(ns, 'renamed_options', [])
 
 # %% ../nbs/00_core.ipynb #eda3eba7
 def _renamed(new, old, new_name:str, old_name:str, default=None, stacklevel:int=3, whose:str="diffusers'"):

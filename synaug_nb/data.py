@@ -172,6 +172,7 @@ class ImageSet(Dataset):
 
     @property
     def n_classes(self) -> int: return len(self.classes)
+    num_classes = n_classes   # torchvision's name (as `Classifier.num_classes`)
     @property
     def n_groups(self) -> int: return 0 if self.group_names is None else len(self.group_names)
     @property

@@ -134,3 +134,16 @@ def test_one_class_folder_is_refused_before_training(tmp_path):
         r = here(*cmd, '--data', f'folder:{one}', '--out', tmp_path/cmd[0])
         assert r.returncode == 1 and "has one class (['cat']); a classifier needs at least two" in r.stderr, r.stderr
         assert not (tmp_path/cmd[0]/'report.json').exists() and not (tmp_path/cmd[0]/'results.json').exists()
+
+def test_no_generator_warning_when_no_row_makes_images(tmp_path):
+    "A folder without a disjoint balanced part: the generator would train on the training set. Rows that make no images are run without that warning; the note stays in results.json."
+    root = write_image_folder(tmp_path/'pets', ('cat', 'dog', 'fox'), n_per_class=[20, 6, 3], size=8)
+    args = ['run', '--quick', '--data', f'folder:{root}', '--quiet', '--set', 'train_steps=3', 'ft_steps=2', 'batch_size=8', 'gen_steps=2', 'ddim_steps=2']
+    r = here(*args, '--methods', 'ce', 'balanced_softmax', '--out', tmp_path/'a')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'generator data: the training set itself' not in r.stderr, r.stderr
+    notes = json.loads((tmp_path/'a'/'results.json').read_text())['benchmark']['notes']
+    assert any('generator data: the training set itself' in n for n in notes), notes
+    r = here(*args, '--methods', 'ce', 'synaug_plain', '--gate', 'off', '--out', tmp_path/'b')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'warning: generator data: the training set itself' in r.stderr, r.stderr   # a row that makes images: warned
