@@ -117,7 +117,7 @@ def test_empty_cells_and_classes_are_planned(spurious):
 
 def test_other_sources_are_refused(lt):
     with pytest.raises(DataError, match=r'pass its .train'): uniformize(longtail_benchmark('digits', 10))
-    with pytest.raises(DataError, match='needs an ImageSet or an ImbalanceProfile; got list'): uniformize([1, 2])
+    with pytest.raises(DataError, match='needs an ImageSet, an ImbalanceProfile or a torch Dataset; got list'): uniformize([1, 2])
 
 @pytest.mark.parametrize('rank,ws,msg', [(3, 3, r'rank \(world_size 3\) must be an integer in \[0, 2\]; got 3'), (-1, 3, r'rank \(world_size 3\) must be an integer in \[0, 2\]; got -1'),
                                          (0, 0, 'world_size must be an integer >= 1; got 0')])
