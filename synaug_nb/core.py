@@ -13,10 +13,10 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'DataError', 'check_in', 'check_int', 'check_number', 'check_fraction', 'set_seed', 'default_device',
-           'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'StorageError',
-           'storage_error', 'atomic_write', 'file_in_the_way', 'check_writable', 'image_grid', 'markdown_table',
-           'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress', 'progress_bar',
-           'add_renamed_option', 'renamed_option_notes', 'warn_renamed_options', 'PluginRegistry']
+           'share_cores', 'mode_8bit', 'to_8bit', 'as_hwc', 'to_tensor', 'to_pil', 'load_image', 'decode_image',
+           'StorageError', 'storage_error', 'atomic_write', 'file_in_the_way', 'check_writable', 'image_grid',
+           'markdown_table', 'png_data_uri', 'head_of', 'FeatureHook', 'feature_matrix', 'StageClock', 'LineProgress',
+           'progress_bar', 'add_renamed_option', 'renamed_option_notes', 'warn_renamed_options', 'PluginRegistry']
 
 # %% ../nbs/00_core.ipynb #75de9a9d
 class DataError(ValueError):
@@ -135,24 +135,31 @@ MAX_PIXELS = 64_000_000   # images declaring more pixels are refused from their 
 
 def load_image(path, mode:str|None=None, max_pixels:int|None=None) -> np.ndarray:
     "Read an image file fully into a uint8 `(H,W,C)` array ('L' or 'RGB', or `mode` if given); one declaring more than `max_pixels` (default `MAX_PIXELS`) is refused before decoding."
-    path, limit = Path(path), MAX_PIXELS if max_pixels is None else max_pixels
+    path = Path(path)
     check_in(mode, (None, 'L', 'RGB'), 'image mode')
     if not path.is_file(): raise DataError(f"image file not found: '{path}'")
+    return decode_image(lambda: Image.open(path), f"image '{path}'", mode, max_pixels)
+
+def decode_image(open_image:Callable, # opens the image (a PIL image, not yet decoded); may raise a `DataError` of its own
+                 name:str,            # the image in messages, e.g. "image 'a.png'"
+                 mode:str|None=None, max_pixels:int|None=None) -> np.ndarray:
+    "What `load_image` does once a file is found, for any source of encoded images (a Hugging Face dataset's cells too): the size declared checked before decoding, then 8 bits and `mode`."
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        with Image.open(path) as im:
+        with open_image() as im:
             w, h = im.size
             if w * h > limit:
-                raise DataError(f"image '{path}' declares {w}x{h} pixels ({w*h/1e6:.1f} Mpx), over the limit of {limit/1e6:g} Mpx: "
+                raise DataError(f"{name} declares {w}x{h} pixels ({w*h/1e6:.1f} Mpx), over the limit of {limit/1e6:g} Mpx: "
                                 "refused before decoding (a possible decompression bomb); raise synaug_nb.core.MAX_PIXELS if it is genuine")
             im.load()
             try: im = to_8bit(im)
-            except DataError as e: raise DataError(f"image '{path}': {e}") from None
+            except DataError as e: raise DataError(f"{name}: {e}") from None
             return as_hwc(im.convert(mode) if mode and im.mode != mode else im)
     except DataError: raise
     except Image.DecompressionBombError as e:   # past twice Pillow's own limit, Image.open refuses before our check
-        raise DataError(f"image '{path}' refused as a possible decompression bomb: {e}") from None
+        raise DataError(f"{name} refused as a possible decompression bomb: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise DataError(f"cannot read image '{path}' (corrupted or not an image): {' '.join(str(e).split())}") from None
+        raise DataError(f"cannot read {name} (corrupted or not an image): {' '.join(str(e).split())}") from None
 
 # %% ../nbs/00_core.ipynb #650bb1ec
 class StorageError(DataError):

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
-from . import core
-from .core import DataError, check_in, as_hwc, to_8bit, mode_8bit
+from PIL import Image
+from .core import DataError, check_in, mode_8bit, decode_image
 from .data import ImageSet, LazyImages
 
 # %% auto #0
@@ -39,20 +38,7 @@ def _open(cell, where:str, root:Path|None=None) -> Image.Image:
 
 def decode_cell(cell, mode:str|None=None, where:str='the image', root:Path|None=None) -> np.ndarray:
     "An image cell of a Hugging Face dataset as a uint8 `(H,W,C)` array in `mode`, as `load_image` reads a file; a `DataError` naming `where` when it is empty or unreadable."
-    try:
-        with _open(cell, where, root) as im:
-            w, h = im.size
-            if w * h > core.MAX_PIXELS:
-                raise DataError(f"{where} declares {w}x{h} pixels, over the limit of {core.MAX_PIXELS/1e6:g} Mpx: refused before decoding "
-                                "(a possible decompression bomb); raise synaug_nb.core.MAX_PIXELS if it is genuine")
-            im.load()
-            try: im = to_8bit(im)
-            except DataError as e: raise DataError(f"{where}: {e}") from None
-            return as_hwc(im.convert(mode) if mode and im.mode != mode else im)
-    except DataError: raise
-    except Image.DecompressionBombError as e: raise DataError(f"{where} refused as a possible decompression bomb: {e}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise DataError(f"cannot read image {where} (corrupted or not an image): {' '.join(str(e).split())}") from None
+    return decode_image(lambda: _open(cell, where, root), f"image {where}", mode)
 
 def _cell_shape(cell, mode:str|None, root:Path|None=None) -> tuple|None:
     "The `(H,W,C)` a cell decodes to, from its header; None when unreadable (decoding it names it)."
